@@ -1,0 +1,20 @@
+//! Domain types and wire formats shared by every Starling component.
+//!
+//! Everything here is pure data and parsing: content digests, repository names and
+//! tags, BitTorrent identifiers, BEP 3 metainfo and the BEP 3 peer wire codec. No
+//! servers, no configuration, no background tasks. Values are parsed and validated at
+//! the edge into these newtypes, so code past the edge never handles a raw string id.
+
+pub mod digest;
+pub mod error;
+pub mod info_hash;
+pub mod peer_id;
+pub mod piece;
+pub mod reference;
+
+pub use digest::{Digest, DigestHasher};
+pub use error::{Error, Result};
+pub use info_hash::InfoHash;
+pub use peer_id::PeerId;
+pub use piece::{PieceIndex, PieceLengthPolicy, PieceLengthStep};
+pub use reference::{RepoName, Tag};
