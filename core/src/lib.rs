@@ -5,13 +5,17 @@
 //! servers, no configuration, no background tasks. Values are parsed and validated at
 //! the edge into these newtypes, so code past the edge never handles a raw string id.
 
+pub mod bitfield;
 pub mod digest;
 pub mod error;
 pub mod info_hash;
+pub mod metainfo;
 pub mod peer_id;
+pub mod peer_wire;
 pub mod piece;
 pub mod reference;
 
+pub use bitfield::Bitfield;
 pub use digest::{Digest, DigestHasher};
 pub use error::{Error, Result};
 pub use info_hash::InfoHash;

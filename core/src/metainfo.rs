@@ -1,0 +1,1 @@
+//! BEP 3 metainfo (`.torrent`) encode, decode and one-pass generation. (being written)

@@ -1,0 +1,1 @@
+//! The BEP 3 peer wire protocol: handshake, messages and their codec. (being written)
