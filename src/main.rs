@@ -1,1 +1,89 @@
-fn main() {}
+//! The `starling` command line: parse arguments, load configuration, start a component.
+//!
+//! Every component runs from this one binary as `starling <component> --config FILE`.
+//! A component whose crate is not built yet says so and exits non-zero after checking its
+//! configuration: nothing pretends to serve.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use starling_config::{AgentConfig, BuildIndexConfig, Component, OriginConfig, ProxyConfig, TrackerConfig};
+
+#[derive(Parser)]
+#[command(name = "starling", version, about = "Peer-to-peer container image distribution")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Per-node agent: Registry v2 read API for docker/containerd, P2P download and seeding.
+    Agent(ConfigArg),
+    /// BitTorrent tracker: announces, peer hand-out, metainfo lookup.
+    Tracker(ConfigArg),
+    /// Blob store: uploads, read-through from the storage backend, metainfo, seeding.
+    Origin(ConfigArg),
+    /// Tag to digest index with cross-cluster replication.
+    BuildIndex(ConfigArg),
+    /// Registry v2 push API for builders: blobs to origins, tags to build-index.
+    Proxy(ConfigArg),
+    /// A whole local cluster on loopback: proxy, origin, tracker, build-index and agents.
+    Dev(DevArgs),
+}
+
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// Path to the component's YAML configuration.
+    #[arg(long, short)]
+    config: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct DevArgs {
+    /// Directory that holds every component's data.
+    #[arg(long, default_value = "./starling-data")]
+    data_dir: PathBuf,
+    /// Number of agents to start.
+    #[arg(long, default_value_t = 2)]
+    agents: usize,
+    /// Read blobs and tags through from this registry instead of the local filesystem.
+    #[arg(long)]
+    upstream_registry: Option<String>,
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Agent(arg) => not_built::<AgentConfig>(&arg, "issue #4/#5"),
+        Command::Tracker(arg) => not_built::<TrackerConfig>(&arg, "issue #4"),
+        Command::Origin(arg) => not_built::<OriginConfig>(&arg, "issue #3"),
+        Command::BuildIndex(arg) => not_built::<BuildIndexConfig>(&arg, "issue #5"),
+        Command::Proxy(arg) => not_built::<ProxyConfig>(&arg, "issue #5"),
+        Command::Dev(_) => Err("starling dev: the local cluster is not built yet (issue #6)".into()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Checks the configuration, then reports that the component cannot run yet.
+fn not_built<T: Component>(arg: &ConfigArg, issue: &str) -> Result<(), String> {
+    starling_config::load::<T>(&arg.config).map_err(|e| format!("starling {}: {e}", T::NAME))?;
+    Err(format!(
+        "starling {}: configuration is valid, but the component is not built yet ({issue})",
+        T::NAME
+    ))
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
