@@ -8,10 +8,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use starling_config::{AgentConfig, BuildIndexConfig, Component, OriginConfig, ProxyConfig, TrackerConfig};
+use starling_config::{
+    AgentConfig, BuildIndexConfig, Component, OriginConfig, ProxyConfig, TrackerConfig,
+};
 
 #[derive(Parser)]
-#[command(name = "starling", version, about = "Peer-to-peer container image distribution")]
+#[command(
+    name = "starling",
+    version,
+    about = "Peer-to-peer container image distribution"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,7 +68,9 @@ fn main() -> ExitCode {
         Command::Origin(arg) => not_built::<OriginConfig>(&arg, "issue #3"),
         Command::BuildIndex(arg) => not_built::<BuildIndexConfig>(&arg, "issue #5"),
         Command::Proxy(arg) => not_built::<ProxyConfig>(&arg, "issue #5"),
-        Command::Dev(_) => Err("starling dev: the local cluster is not built yet (issue #6)".into()),
+        Command::Dev(_) => {
+            Err("starling dev: the local cluster is not built yet (issue #6)".into())
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,5 +93,8 @@ fn not_built<T: Component>(arg: &ConfigArg, issue: &str) -> Result<(), String> {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

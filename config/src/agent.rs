@@ -1,0 +1,192 @@
+//! Configuration of an agent, the per-node daemon: a Registry v2 read API for the local
+//! container runtime, P2P download and seeding, and the node's blob cache.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Component;
+use crate::error::{Error, Result};
+use crate::p2p::P2pConfig;
+use crate::rules::{distinct_listens, host_list, non_empty, positive_duration};
+use crate::store::StoreConfig;
+
+/// The agent component.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Registry API address that docker / containerd pull from.
+    pub registry_listen: SocketAddr,
+    /// Admin address: health, readiness, metrics.
+    pub admin_listen: SocketAddr,
+    /// The peer side: port, limits and rates.
+    pub peer: P2pConfig,
+    /// The node's blob cache (its `root` is required).
+    pub store: StoreConfig,
+    /// The tracker ring (`host:port`, required, at least one).
+    pub trackers: Vec<String>,
+    /// Build-index hosts (`host:port`, required) used to resolve tags.
+    pub build_index: Vec<String>,
+    /// Client addresses allowed on the registry port (required, at least one).
+    pub allowed_clients: Vec<IpAddr>,
+    /// This node's zone, for locality in peer hand-out.
+    pub zone: Option<String>,
+    /// This node's rack, for locality in peer hand-out.
+    pub rack: Option<String>,
+    /// How long a resolved tag is cached.
+    #[serde(with = "crate::units::duration")]
+    pub tag_cache_ttl: Duration,
+}
+
+pub fn default_registry_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 16000))
+}
+
+pub fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 16002))
+}
+
+pub fn default_agent_peer() -> P2pConfig {
+    P2pConfig::with_listen(SocketAddr::from(([127, 0, 0, 1], 16001)))
+}
+
+pub fn default_allowed_clients() -> Vec<IpAddr> {
+    vec![
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ]
+}
+
+pub fn default_agent_tag_cache_ttl() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            registry_listen: default_registry_listen(),
+            admin_listen: default_admin_listen(),
+            peer: default_agent_peer(),
+            store: StoreConfig::default(),
+            trackers: Vec::new(),
+            build_index: Vec::new(),
+            allowed_clients: default_allowed_clients(),
+            zone: None,
+            rack: None,
+            tag_cache_ttl: default_agent_tag_cache_ttl(),
+        }
+    }
+}
+
+impl Component for AgentConfig {
+    const NAME: &'static str = "agent";
+
+    fn validate(&self) -> Result<()> {
+        distinct_listens(&[
+            ("registry_listen", self.registry_listen),
+            ("admin_listen", self.admin_listen),
+            ("peer.listen", self.peer.listen),
+        ])?;
+        self.peer.validate().map_err(|e| e.at("peer"))?;
+        self.store.validate().map_err(|e| e.at("store"))?;
+        host_list("trackers", &self.trackers, true)?;
+        host_list("build_index", &self.build_index, true)?;
+        if self.allowed_clients.is_empty() {
+            return Err(Error::invalid(
+                "allowed_clients",
+                "must list at least one address, or no client could pull",
+            ));
+        }
+        for (field, value) in [("zone", &self.zone), ("rack", &self.rack)] {
+            if let Some(value) = value {
+                non_empty(field, value)?;
+            }
+        }
+        positive_duration("tag_cache_ttl", self.tag_cache_ttl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{from_yaml_str, yaml_with};
+
+    const MINIMAL: &str = "
+store: {root: /tmp/starling/agent-0}
+trackers: ['127.0.0.1:15003']
+build_index: ['127.0.0.1:15004']
+";
+
+    fn invalid(extra: &str) -> String {
+        from_yaml_str::<AgentConfig>(&yaml_with(MINIMAL, extra))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg: AgentConfig = from_yaml_str(MINIMAL).unwrap();
+        assert_eq!(cfg.registry_listen, default_registry_listen());
+        assert_eq!(cfg.admin_listen, default_admin_listen());
+        assert_eq!(cfg.peer, default_agent_peer());
+        assert_eq!(cfg.peer.listen.port(), 16001);
+        assert_eq!(cfg.allowed_clients, default_allowed_clients());
+        assert_eq!((cfg.zone, cfg.rack), (None, None));
+        assert_eq!(cfg.tag_cache_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_second_agent_moves_every_port() {
+        let cfg: AgentConfig = from_yaml_str(&format!(
+            "{MINIMAL}registry_listen: 127.0.0.1:17000
+admin_listen: 127.0.0.1:17002
+peer: {{listen: 127.0.0.1:17001, egress_rate: 50MiB/s}}
+allowed_clients: [127.0.0.1, 10.0.0.0]
+zone: us-east-1a
+rack: r12
+"
+        ))
+        .unwrap();
+        assert_eq!(cfg.peer.listen.port(), 17001);
+        assert_eq!(cfg.allowed_clients.len(), 2);
+        assert_eq!(cfg.zone.as_deref(), Some("us-east-1a"));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert_eq!(
+            invalid("admin_listen: 127.0.0.1:16000"),
+            "agent.admin_listen: 127.0.0.1:16000 is already used by registry_listen"
+        );
+        assert_eq!(
+            invalid("allowed_clients: []"),
+            "agent.allowed_clients: must list at least one address, or no client could pull"
+        );
+        assert_eq!(invalid("zone: ''"), "agent.zone: must not be empty");
+        assert_eq!(
+            invalid("peer: {listen: 127.0.0.1:16001, pipeline_depth: 0}"),
+            "agent.peer.pipeline_depth: must be at least 1"
+        );
+        assert_eq!(
+            from_yaml_str::<AgentConfig>("store: {root: /x}\nbuild_index: ['a:1']")
+                .unwrap_err()
+                .to_string(),
+            "agent.trackers: at least one host:port is required"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_field_and_line() {
+        let err = invalid("allowed_clients: [localhost]");
+        assert!(
+            err.contains("allowed_clients[0]: invalid IP address syntax"),
+            "{err}"
+        );
+        let err = invalid("peer: {upload_slots: 3}");
+        assert!(err.contains("peer: missing field `listen`"), "{err}");
+        let err = invalid("tag_cache_tl: 5s");
+        assert!(err.contains("unknown field `tag_cache_tl`"), "{err}");
+        assert!(err.contains("line 5 column 1"), "{err}");
+    }
+}

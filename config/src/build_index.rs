@@ -1,0 +1,186 @@
+//! Configuration of the build-index: the tag -> digest service, its storage, the other
+//! build-index hosts of this cluster, and cross-cluster tag replication.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::Component;
+use crate::backend::{NamespaceBackend, validate_backends};
+use crate::cluster::ClusterConfig;
+use crate::error::{Error, Result};
+use crate::retry::RetryConfig;
+use crate::rules::{host_list, host_port, http_url, positive_duration, required_path};
+
+/// The build-index component.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BuildIndexConfig {
+    /// HTTP address for the tag API, health and metrics.
+    pub listen: SocketAddr,
+    /// SQLite file holding tags and the replication queue (required).
+    pub database: PathBuf,
+    /// Where tags are persisted, per namespace.
+    pub backends: Vec<NamespaceBackend>,
+    /// The other build-index hosts of this cluster (`host:port`), which receive every tag.
+    pub replicas: Vec<String>,
+    /// This build-index's `host:port` (required); must not be listed in `replicas`.
+    pub advertise: String,
+    /// Remote clusters' build-indexes that receive tags of matching repositories.
+    pub remotes: Vec<RemoteConfig>,
+    /// The origin ring, checked for a tag's blobs before the tag is replicated.
+    pub origins: ClusterConfig,
+    /// How long a tag lookup answered from the backends is cached.
+    #[serde(with = "crate::units::duration")]
+    pub tag_cache_ttl: Duration,
+    /// Retry of replication tasks.
+    pub replication: RetryConfig,
+}
+
+/// A remote build-index receiving the tags of the repositories matching `repo`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// Regex that must match the whole repository name, e.g. `team-a/.*`.
+    #[serde(with = "crate::pattern")]
+    pub repo: Regex,
+    /// Base URL of the remote build-index, `http://` or `https://`.
+    pub url: String,
+}
+
+pub fn default_build_index_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 15004))
+}
+
+pub fn default_tag_cache_ttl() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl Default for BuildIndexConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_build_index_listen(),
+            database: PathBuf::new(),
+            backends: Vec::new(),
+            replicas: Vec::new(),
+            advertise: String::new(),
+            remotes: Vec::new(),
+            origins: ClusterConfig::default(),
+            tag_cache_ttl: default_tag_cache_ttl(),
+            replication: RetryConfig::default(),
+        }
+    }
+}
+
+impl BuildIndexConfig {
+    /// The remotes that receive tags of `repo`, in configuration order.
+    pub fn remotes_for<'a>(&'a self, repo: &'a str) -> impl Iterator<Item = &'a RemoteConfig> {
+        self.remotes.iter().filter(move |r| r.repo.is_match(repo))
+    }
+}
+
+impl Component for BuildIndexConfig {
+    const NAME: &'static str = "build-index";
+
+    fn validate(&self) -> Result<()> {
+        required_path("database", &self.database)?;
+        validate_backends("backends", &self.backends)?;
+        host_list("replicas", &self.replicas, false)?;
+        host_port("advertise", &self.advertise)?;
+        if self.replicas.contains(&self.advertise) {
+            return Err(Error::invalid(
+                "advertise",
+                format!(
+                    "{:?} is listed in replicas, which names the other hosts",
+                    self.advertise
+                ),
+            ));
+        }
+        for (i, remote) in self.remotes.iter().enumerate() {
+            http_url(&format!("remotes[{i}].url"), &remote.url)?;
+        }
+        self.origins.validate().map_err(|e| e.at("origins"))?;
+        positive_duration("tag_cache_ttl", self.tag_cache_ttl)?;
+        self.replication.validate().map_err(|e| e.at("replication"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{from_yaml_str, yaml_with};
+
+    const MINIMAL: &str = "
+database: ./data/build-index/tags.db
+advertise: 127.0.0.1:15004
+origins: {hosts: ['127.0.0.1:15002']}
+";
+
+    fn invalid(extra: &str) -> String {
+        from_yaml_str::<BuildIndexConfig>(&yaml_with(MINIMAL, extra))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg: BuildIndexConfig = from_yaml_str(MINIMAL).unwrap();
+        assert_eq!(cfg.listen, default_build_index_listen());
+        assert_eq!(cfg.tag_cache_ttl, Duration::from_secs(5));
+        assert_eq!(cfg.replication, RetryConfig::default());
+        assert!(cfg.backends.is_empty() && cfg.replicas.is_empty() && cfg.remotes.is_empty());
+    }
+
+    #[test]
+    fn remotes_match_whole_repository_names() {
+        let cfg: BuildIndexConfig = from_yaml_str(&format!(
+            "{MINIMAL}remotes:
+  - {{repo: 'team-a/.*', url: 'https://index.dc2.example'}}
+  - {{repo: '.*', url: 'http://10.0.0.4:15004'}}
+"
+        ))
+        .unwrap();
+        let urls = |repo| {
+            cfg.remotes_for(repo)
+                .map(|r| r.url.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            urls("team-a/app"),
+            ["https://index.dc2.example", "http://10.0.0.4:15004"]
+        );
+        assert_eq!(urls("x/team-a/app"), ["http://10.0.0.4:15004"]);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert_eq!(
+            invalid("remotes: [{repo: '.*', url: 'index.dc2:15004'}]"),
+            "build-index.remotes[0].url: \"index.dc2:15004\" must start with http:// or https://"
+        );
+        assert_eq!(
+            invalid("replicas: ['127.0.0.1:15004']"),
+            "build-index.advertise: \"127.0.0.1:15004\" is listed in replicas, \
+             which names the other hosts"
+        );
+        assert_eq!(
+            invalid("replication: {initial_backoff: 1m, max_backoff: 1s}"),
+            "build-index.replication.max_backoff: must be at least initial_backoff (1m)"
+        );
+        assert_eq!(
+            from_yaml_str::<BuildIndexConfig>("advertise: a:1")
+                .unwrap_err()
+                .to_string(),
+            "build-index.database: required"
+        );
+    }
+
+    #[test]
+    fn misspelled_keys_are_rejected() {
+        let err = invalid("remotes: [{repo: '.*', uri: 'http://x'}]");
+        assert!(err.contains("unknown field `uri`"), "{err}");
+    }
+}

@@ -1,0 +1,123 @@
+//! Configuration of the proxy: the Registry v2 push and pull endpoint for CI and
+//! builders. It keeps no state beyond uploads in progress; blobs go to the origin ring
+//! and tags to the build-index.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Component;
+use crate::cluster::ClusterConfig;
+use crate::error::{Error, Result};
+use crate::rules::{host_list, required_path};
+use crate::units::ByteSize;
+
+/// The proxy component.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// HTTP address of the registry API, health and metrics.
+    pub listen: SocketAddr,
+    /// The origin ring that stores blobs.
+    pub origins: ClusterConfig,
+    /// Build-index hosts (`host:port`) that store tags (required, at least one).
+    pub build_index: Vec<String>,
+    /// Apache htpasswd file (bcrypt) for basic auth; no authentication when unset.
+    pub htpasswd: Option<PathBuf>,
+    /// Largest manifest accepted on push; manifests are held in memory.
+    pub max_manifest_size: ByteSize,
+    /// Temp area for uploads in progress (required).
+    pub upload_dir: PathBuf,
+}
+
+pub fn default_proxy_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 15000))
+}
+
+pub fn default_max_manifest_size() -> ByteSize {
+    ByteSize::mib(4)
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_proxy_listen(),
+            origins: ClusterConfig::default(),
+            build_index: Vec::new(),
+            htpasswd: None,
+            max_manifest_size: default_max_manifest_size(),
+            upload_dir: PathBuf::new(),
+        }
+    }
+}
+
+impl Component for ProxyConfig {
+    const NAME: &'static str = "proxy";
+
+    fn validate(&self) -> Result<()> {
+        self.origins.validate().map_err(|e| e.at("origins"))?;
+        host_list("build_index", &self.build_index, true)?;
+        if let Some(htpasswd) = &self.htpasswd {
+            required_path("htpasswd", htpasswd)?;
+        }
+        if self.max_manifest_size.as_u64() == 0 {
+            return Err(Error::invalid("max_manifest_size", "must be above 0B"));
+        }
+        required_path("upload_dir", &self.upload_dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{from_yaml_str, yaml_with};
+
+    const MINIMAL: &str = "
+origins: {hosts: ['127.0.0.1:15002']}
+build_index: ['127.0.0.1:15004']
+upload_dir: /tmp/starling/proxy/uploads
+";
+
+    fn invalid(extra: &str) -> String {
+        from_yaml_str::<ProxyConfig>(&yaml_with(MINIMAL, extra))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg: ProxyConfig = from_yaml_str(MINIMAL).unwrap();
+        assert_eq!(cfg.listen, default_proxy_listen());
+        assert_eq!(cfg.max_manifest_size.to_string(), "4MiB");
+        assert!(cfg.htpasswd.is_none());
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert_eq!(
+            invalid("build_index: []"),
+            "proxy.build_index: at least one host:port is required"
+        );
+        assert_eq!(
+            invalid("max_manifest_size: 0"),
+            "proxy.max_manifest_size: must be above 0B"
+        );
+        assert_eq!(
+            invalid("origins: {hosts: ['a:1'], replicas: 0}"),
+            "proxy.origins.replicas: must be at least 1"
+        );
+        assert_eq!(
+            from_yaml_str::<ProxyConfig>("origins: {hosts: ['a:1']}\nbuild_index: ['b:2']")
+                .unwrap_err()
+                .to_string(),
+            "proxy.upload_dir: required"
+        );
+    }
+
+    #[test]
+    fn misspelled_keys_are_rejected() {
+        let err = invalid("max_manifest: 1MiB");
+        assert!(err.contains("unknown field `max_manifest`"), "{err}");
+    }
+}

@@ -1,0 +1,184 @@
+//! Configuration of the tracker: BitTorrent HTTP announce, peer hand-out and metainfo
+//! lookup. The tracker keeps no state on disk, so it needs no store section.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Component;
+use crate::cluster::ClusterConfig;
+use crate::error::{Error, Result};
+use crate::rules::{at_least_one, host_list, host_port, positive_duration};
+
+/// The tracker component: where it listens, how long peers stay listed, and which
+/// origins it asks for metainfo.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackerConfig {
+    /// HTTP address for `/announce`, metainfo lookups, health and metrics.
+    pub listen: SocketAddr,
+    /// `interval` sent to agents: how often they announce.
+    #[serde(with = "crate::units::duration")]
+    pub announce_interval: Duration,
+    /// A peer that has not announced for this long is dropped; must exceed `announce_interval`.
+    #[serde(with = "crate::units::duration")]
+    pub peer_ttl: Duration,
+    /// Most peers handed out per announce.
+    pub announce_limit: usize,
+    /// The origin ring, asked for metainfo and listed as seeders.
+    pub origins: ClusterConfig,
+    /// The tracker ring (`host:port`), sharded by info hash; empty means just this tracker.
+    pub trackers: Vec<String>,
+    /// This tracker's `host:port` as agents reach it; the announce URL in metainfo (required).
+    pub advertise: String,
+    /// How long metainfo fetched from an origin is cached.
+    #[serde(with = "crate::units::duration")]
+    pub metainfo_cache_ttl: Duration,
+}
+
+pub fn default_tracker_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 15003))
+}
+
+pub fn default_announce_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+pub fn default_peer_ttl() -> Duration {
+    Duration::from_secs(90)
+}
+
+pub fn default_announce_limit() -> usize {
+    50
+}
+
+pub fn default_metainfo_cache_ttl() -> Duration {
+    Duration::from_secs(600)
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_tracker_listen(),
+            announce_interval: default_announce_interval(),
+            peer_ttl: default_peer_ttl(),
+            announce_limit: default_announce_limit(),
+            origins: ClusterConfig::default(),
+            trackers: Vec::new(),
+            advertise: String::new(),
+            metainfo_cache_ttl: default_metainfo_cache_ttl(),
+        }
+    }
+}
+
+impl TrackerConfig {
+    /// The announce URL written into metainfo.
+    pub fn announce_url(&self) -> String {
+        format!("http://{}/announce", self.advertise)
+    }
+}
+
+impl Component for TrackerConfig {
+    const NAME: &'static str = "tracker";
+
+    fn validate(&self) -> Result<()> {
+        positive_duration("announce_interval", self.announce_interval)?;
+        if self.peer_ttl <= self.announce_interval {
+            return Err(Error::invalid(
+                "peer_ttl",
+                format!(
+                    "must exceed announce_interval ({}), or every peer expires between announces",
+                    humantime::format_duration(self.announce_interval)
+                ),
+            ));
+        }
+        at_least_one("announce_limit", self.announce_limit as u64)?;
+        self.origins.validate().map_err(|e| e.at("origins"))?;
+        host_list("trackers", &self.trackers, false)?;
+        host_port("advertise", &self.advertise)?;
+        if !self.trackers.is_empty() && !self.trackers.contains(&self.advertise) {
+            return Err(Error::invalid(
+                "advertise",
+                format!("{:?} must be one of trackers", self.advertise),
+            ));
+        }
+        positive_duration("metainfo_cache_ttl", self.metainfo_cache_ttl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{from_yaml_str, yaml_with};
+
+    const MINIMAL: &str = "
+advertise: 127.0.0.1:15003
+origins: {hosts: ['127.0.0.1:15002']}
+";
+
+    fn invalid(extra: &str) -> String {
+        from_yaml_str::<TrackerConfig>(&yaml_with(MINIMAL, extra))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg: TrackerConfig = from_yaml_str(MINIMAL).unwrap();
+        assert_eq!(cfg.listen, default_tracker_listen());
+        assert_eq!(cfg.announce_interval, Duration::from_secs(30));
+        assert_eq!(cfg.peer_ttl, Duration::from_secs(90));
+        assert_eq!(cfg.announce_limit, 50);
+        assert_eq!(cfg.metainfo_cache_ttl, Duration::from_secs(600));
+        assert!(cfg.trackers.is_empty());
+        assert_eq!(cfg.origins.replicas, 3);
+        assert_eq!(cfg.announce_url(), "http://127.0.0.1:15003/announce");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert_eq!(
+            invalid("peer_ttl: 30s"),
+            "tracker.peer_ttl: must exceed announce_interval (30s), \
+             or every peer expires between announces"
+        );
+        assert_eq!(
+            invalid("announce_limit: 0"),
+            "tracker.announce_limit: must be at least 1"
+        );
+        assert_eq!(
+            invalid("trackers: ['10.0.0.1:15003']"),
+            "tracker.advertise: \"127.0.0.1:15003\" must be one of trackers"
+        );
+        let err = from_yaml_str::<TrackerConfig>("advertise: 127.0.0.1:15003")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "tracker.origins.hosts: at least one host:port is required"
+        );
+        let err = from_yaml_str::<TrackerConfig>("origins: {hosts: ['a:1']}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("tracker.advertise: \"\": expected host:port"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_tracker_ring_including_this_tracker_is_valid() {
+        let cfg: TrackerConfig = from_yaml_str(&format!(
+            "{MINIMAL}trackers: ['127.0.0.1:15003', '127.0.0.1:15013']"
+        ))
+        .unwrap();
+        assert_eq!(cfg.trackers.len(), 2);
+    }
+
+    #[test]
+    fn misspelled_keys_are_rejected() {
+        let err = invalid("anounce_limit: 5");
+        assert!(err.contains("unknown field `anounce_limit`"), "{err}");
+    }
+}
