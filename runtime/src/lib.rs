@@ -1,0 +1,15 @@
+//! Runtime plumbing shared by every Starling component, so each crate starts tasks,
+//! records metrics and stops the same way:
+//! - [`spawn_named`]: the one way to start a background task (named span, failures and
+//!   panics logged once);
+//! - [`MetricsRegistry`]: a Prometheus recorder owned by one component instance, so
+//!   several components can run in one process (tests, `starling dev`);
+//! - [`shutdown_on_signal`]: a cancellation token cancelled by Ctrl-C or SIGTERM.
+
+mod metrics_registry;
+mod shutdown;
+mod spawn;
+
+pub use metrics_registry::MetricsRegistry;
+pub use shutdown::shutdown_on_signal;
+pub use spawn::spawn_named;
