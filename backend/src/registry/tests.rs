@@ -1,0 +1,291 @@
+//! The registry backend against an in-process fake registry and token server (axum on
+//! 127.0.0.1:0) that insists on the Docker bearer-token flow.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use std::collections::HashMap;
+
+use super::*;
+use crate::read_tag;
+
+/// `base64("user:secret")`, the only basic credentials the token server accepts.
+const GOOD_BASIC: &str = "Basic dXNlcjpzZWNyZXQ=";
+const TOKEN: &str = "token-for-team-app";
+
+struct Fake {
+    base: String,
+    send_digest_header: bool,
+    manifest: Bytes,
+    blob: Bytes,
+    token_fetches: AtomicUsize,
+    scopes: Mutex<Vec<String>>,
+}
+
+type Shared = State<Arc<Fake>>;
+
+async fn start(send_digest_header: bool) -> Arc<Fake> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake = Arc::new(Fake {
+        base: format!("http://{}", listener.local_addr().unwrap()),
+        send_digest_header,
+        manifest: Bytes::from_static(br#"{"schemaVersion":2,"layers":[]}"#),
+        blob: Bytes::from(vec![7u8; 100_000]),
+        token_fetches: AtomicUsize::new(0),
+        scopes: Mutex::default(),
+    });
+    let app = Router::new()
+        .route("/token", get(token))
+        .route("/v2/team/app/manifests/{tag}", get(manifest))
+        .route("/v2/team/app/blobs/{digest}", get(blob_redirect))
+        .route("/storage/{digest}", get(storage))
+        .route("/v2/team/app/tags/list", get(tags_list))
+        .route("/v2/_catalog", get(catalog))
+        .with_state(fake.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    fake
+}
+
+async fn token(
+    State(fake): Shared,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(GOOD_BASIC)
+    {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    assert_eq!(q.get("service").map(String::as_str), Some("fake-registry"));
+    fake.scopes.lock().unwrap().push(q["scope"].clone());
+    fake.token_fetches.fetch_add(1, Ordering::SeqCst);
+    axum::Json(serde_json::json!({"token": TOKEN, "expires_in": 300})).into_response()
+}
+
+/// `None` when the request carries the token, else the 401 that starts the token flow.
+fn challenge(fake: &Fake, headers: &HeaderMap, scope: &str) -> Option<Response> {
+    let expected = format!("Bearer {TOKEN}");
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some(&expected)
+    {
+        return None;
+    }
+    let value = format!(
+        r#"Bearer realm="{}/token",service="fake-registry",scope="{scope}""#,
+        fake.base
+    );
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, value)],
+        )
+            .into_response(),
+    )
+}
+
+const REPO_SCOPE: &str = "repository:team/app:pull";
+
+async fn manifest(State(fake): Shared, headers: HeaderMap, Path(tag): Path<String>) -> Response {
+    if let Some(denied) = challenge(&fake, &headers, REPO_SCOPE) {
+        return denied;
+    }
+    if tag != "v1" {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut response = fake.manifest.clone().into_response();
+    if fake.send_digest_header {
+        let digest = Digest::of(&fake.manifest).to_string();
+        let value = HeaderValue::from_str(&digest).unwrap();
+        response
+            .headers_mut()
+            .insert("docker-content-digest", value);
+    }
+    response
+}
+
+async fn blob_redirect(
+    State(fake): Shared,
+    headers: HeaderMap,
+    Path(digest): Path<String>,
+) -> Response {
+    if let Some(denied) = challenge(&fake, &headers, REPO_SCOPE) {
+        return denied;
+    }
+    if digest != Digest::of(&fake.blob).to_string() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let location = format!("{}/storage/{digest}", fake.base);
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+
+async fn storage(State(fake): Shared) -> Response {
+    let length = fake.blob.len().to_string();
+    ([(header::CONTENT_LENGTH, length)], fake.blob.clone()).into_response()
+}
+
+async fn tags_list(
+    State(fake): Shared,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(denied) = challenge(&fake, &headers, REPO_SCOPE) {
+        return denied;
+    }
+    match q.get("last").map(String::as_str) {
+        None => {
+            let link = r#"</v2/team/app/tags/list?last=v2&n=2>; rel="next""#;
+            let body = axum::Json(serde_json::json!({"name": "team/app", "tags": ["v2", "v1"]}));
+            ([(header::LINK, link)], body).into_response()
+        }
+        Some("v2") => {
+            axum::Json(serde_json::json!({"name": "team/app", "tags": ["v3"]})).into_response()
+        }
+        Some(other) => panic!("unexpected page after {other}"),
+    }
+}
+
+async fn catalog(State(fake): Shared, headers: HeaderMap) -> Response {
+    if let Some(denied) = challenge(&fake, &headers, "registry:catalog:*") {
+        return denied;
+    }
+    axum::Json(serde_json::json!({"repositories": ["team/app"]})).into_response()
+}
+
+fn backend(fake: &Fake, password: Option<&str>) -> RegistryBackend {
+    let credentials = password.map(|password| Credentials {
+        username: "user".to_owned(),
+        password: password.to_owned(),
+    });
+    RegistryBackend::new(&fake.base, credentials, Duration::from_secs(10)).unwrap()
+}
+
+fn repo(name: &str) -> RepoName {
+    RepoName::parse(name).unwrap()
+}
+
+fn tag(name: &str) -> Tag {
+    Tag::parse(name).unwrap()
+}
+
+#[tokio::test]
+async fn the_bearer_flow_fetches_one_token_per_scope_and_reuses_it() {
+    let fake = start(true).await;
+    let backend = backend(&fake, Some("secret"));
+    let app = repo("team/app");
+    let manifest_digest = Digest::of(&fake.manifest);
+    assert_eq!(
+        read_tag(&backend, &app, &tag("v1")).await.unwrap(),
+        manifest_digest
+    );
+    let v1 = Key::tag(app.clone(), tag("v1"));
+    assert_eq!(backend.stat(&v1).await.unwrap(), Some(71));
+
+    let blob = Key::blob(app.clone(), Digest::of(&fake.blob));
+    assert_eq!(backend.stat(&blob).await.unwrap(), Some(100_000));
+    let body = stream::collect(backend.download(&blob).await.unwrap(), usize::MAX).await;
+    assert_eq!(
+        body.unwrap(),
+        fake.blob,
+        "the redirect to storage is followed"
+    );
+    assert_eq!(fake.token_fetches.load(Ordering::SeqCst), 1);
+
+    let tags = backend
+        .list(&ListScope::Tags { repo: app.clone() })
+        .await
+        .unwrap();
+    assert_eq!(tags, ["v1", "v2", "v3"], "both Link pages, sorted");
+    assert_eq!(backend.list(&ListScope::Repos).await.unwrap(), ["team/app"]);
+    assert_eq!(
+        fake.token_fetches.load(Ordering::SeqCst),
+        2,
+        "the catalog has its own scope"
+    );
+    assert_eq!(
+        *fake.scopes.lock().unwrap(),
+        [REPO_SCOPE, "registry:catalog:*"]
+    );
+}
+
+#[tokio::test]
+async fn missing_objects_and_writes_fail_as_they_should() {
+    let fake = start(true).await;
+    let backend = backend(&fake, Some("secret"));
+    let app = repo("team/app");
+    let err = read_tag(&backend, &app, &tag("nope")).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(
+        backend
+            .stat(&Key::tag(app.clone(), tag("nope")))
+            .await
+            .unwrap(),
+        None
+    );
+    let missing = Key::blob(app.clone(), Digest::of(b"missing"));
+    assert_eq!(backend.stat(&missing).await.unwrap(), None);
+    assert!(
+        backend
+            .download(&missing)
+            .await
+            .is_err_and(|e| e.is_not_found())
+    );
+
+    let err = backend
+        .upload(&missing, 1, stream::once("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ReadOnly { .. }), "{err}");
+    let err = backend
+        .list(&ListScope::Blobs { namespace: app })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn rejected_or_missing_credentials_say_what_to_fix() {
+    let fake = start(true).await;
+    let app = repo("team/app");
+    let err = read_tag(&backend(&fake, Some("wrong")), &app, &tag("v1"))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{message}");
+    assert!(
+        message.contains("/token") && message.contains("\"user\" were rejected"),
+        "{message}"
+    );
+
+    let err = read_tag(&backend(&fake, None), &app, &tag("v1"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("set username and password"),
+        "{err}"
+    );
+    assert_eq!(fake.token_fetches.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn without_docker_content_digest_the_manifest_is_hashed() {
+    let fake = start(false).await;
+    let backend = backend(&fake, Some("secret"));
+    let digest = read_tag(&backend, &repo("team/app"), &tag("v1"))
+        .await
+        .unwrap();
+    assert_eq!(digest, Digest::of(&fake.manifest));
+}

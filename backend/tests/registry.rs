@@ -1,0 +1,226 @@
+//! The registry backend against a real registry: Debian's `docker-registry` (distribution
+//! 2.8) on loopback with filesystem storage, holding an image pushed with `skopeo`.
+//! The htpasswd file for the basic-auth run is written with the `bcrypt` crate.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use starling_backend::{Backend, Error, Key, ListScope, build_backend, read_tag, stream};
+use starling_config::backend::BackendConfig;
+use starling_core::{Digest, DigestHasher, RepoName, Tag};
+use support::oci::OciImage;
+use support::{ServerProcess, require_program, run};
+use tempfile::TempDir;
+
+const USER: &str = "starling";
+const PASSWORD: &str = "s3cret-pass";
+
+/// A running registry with the test image pushed as `team/app:v1`, `team/app:v2` and
+/// `team/app/tools:v1`.
+struct Fixture {
+    dir: TempDir,
+    server: ServerProcess,
+    image: OciImage,
+}
+
+impl Fixture {
+    async fn start(with_auth: bool) -> Self {
+        require_program("docker-registry", "apt-get install -y docker-registry");
+        require_program("skopeo", "apt-get install -y skopeo");
+        let dir = tempfile::tempdir().unwrap();
+        let auth = with_auth.then(|| write_htpasswd(dir.path()));
+        let root = dir.path().to_owned();
+        let server = ServerProcess::start(
+            "docker-registry",
+            |port| {
+                let config = root.join(format!("config-{port}.yml"));
+                std::fs::write(&config, registry_config(&root, port, auth.as_deref())).unwrap();
+                let mut command = Command::new("docker-registry");
+                command.arg("serve").arg(config);
+                command
+            },
+            |port| format!("listening on 127.0.0.1:{port}"),
+        )
+        .await;
+        let image = OciImage::write(&dir.path().join("image"), "v1", 300_000);
+        let fixture = Self { dir, server, image };
+        for target in ["team/app:v1", "team/app:v2", "team/app/tools:v1"] {
+            fixture.push(target, with_auth);
+        }
+        fixture
+    }
+
+    fn push(&self, target: &str, with_auth: bool) {
+        let layout = format!("oci:{}:v1", self.dir.path().join("image").display());
+        let dest = format!("docker://127.0.0.1:{}/{target}", self.server.port);
+        let mut command = Command::new("skopeo");
+        command
+            .args([
+                "--insecure-policy",
+                "copy",
+                "--preserve-digests",
+                "--dest-tls-verify=false",
+            ])
+            .args(with_auth.then(|| format!("--dest-creds={USER}:{PASSWORD}")))
+            .args([&layout, &dest])
+            .env("HOME", self.dir.path());
+        run(&mut command);
+    }
+
+    fn backend(&self, credentials: Option<(&str, &str)>) -> Arc<dyn Backend> {
+        build_backend(&BackendConfig::Registry {
+            url: self.server.base_url(),
+            username: credentials.map(|c| c.0.to_owned()),
+            password: credentials.map(|c| c.1.to_owned()),
+            timeout: Duration::from_secs(30),
+        })
+        .unwrap()
+    }
+}
+
+/// Writes a one-user htpasswd file in the `$2y$` bcrypt format Apache's htpasswd writes.
+fn write_htpasswd(dir: &Path) -> std::path::PathBuf {
+    let hash = bcrypt::hash_with_result(PASSWORD, 5).unwrap();
+    let path = dir.join("htpasswd");
+    let line = format!(
+        "{USER}:{}\n",
+        hash.format_for_version(bcrypt::Version::TwoY)
+    );
+    std::fs::write(&path, line).unwrap();
+    path
+}
+
+fn registry_config(root: &Path, port: u16, htpasswd: Option<&Path>) -> String {
+    let auth = htpasswd.map_or(String::new(), |path| {
+        format!(
+            "auth:\n  htpasswd:\n    realm: starling-test\n    path: {}\n",
+            path.display()
+        )
+    });
+    format!(
+        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
+         http:\n  addr: 127.0.0.1:{port}\n{auth}",
+        root.join("storage").display()
+    )
+}
+
+fn repo(name: &str) -> RepoName {
+    RepoName::parse(name).unwrap()
+}
+
+fn tag(name: &str) -> Tag {
+    Tag::parse(name).unwrap()
+}
+
+async fn download_digest(backend: &dyn Backend, key: &Key) -> (Digest, u64) {
+    let mut body = backend.download(key).await.unwrap();
+    let (mut hasher, mut len) = (DigestHasher::new(), 0u64);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.unwrap();
+        len += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    (hasher.finish(), len)
+}
+
+/// What every read of the pushed image must show, whatever the authentication.
+async fn check_image(backend: &dyn Backend, image: &OciImage) {
+    let app = repo("team/app");
+    let digest = read_tag(backend, &app, &tag("v1")).await.unwrap();
+    assert_eq!(digest, image.manifest_digest);
+    let v2 = Key::tag(app.clone(), tag("v2"));
+    assert_eq!(backend.stat(&v2).await.unwrap(), Some(71));
+
+    let layer = Key::blob(app.clone(), image.layer_digest);
+    let layer_len = image.layer.len() as u64;
+    assert_eq!(backend.stat(&layer).await.unwrap(), Some(layer_len));
+    assert_eq!(
+        download_digest(backend, &layer).await,
+        (image.layer_digest, layer_len)
+    );
+    let config = Key::blob(repo("team/app/tools"), image.config_digest);
+    assert_eq!(
+        backend.stat(&config).await.unwrap(),
+        Some(image.config_size)
+    );
+}
+
+#[tokio::test]
+async fn reads_tags_blobs_and_listings_from_a_registry() {
+    let fixture = Fixture::start(false).await;
+    let backend = fixture.backend(None);
+    check_image(backend.as_ref(), &fixture.image).await;
+
+    let tags = backend
+        .list(&ListScope::Tags {
+            repo: repo("team/app"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(tags, ["v1", "v2"]);
+    let repos = backend.list(&ListScope::Repos).await.unwrap();
+    assert_eq!(repos, ["team/app", "team/app/tools"]);
+    let unknown = backend
+        .list(&ListScope::Tags {
+            repo: repo("nobody"),
+        })
+        .await
+        .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+
+    let app = repo("team/app");
+    let err = read_tag(backend.as_ref(), &app, &tag("v3"))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    let missing = Key::blob(app.clone(), Digest::of(b"not pushed"));
+    assert_eq!(backend.stat(&missing).await.unwrap(), None);
+    assert!(
+        backend
+            .download(&missing)
+            .await
+            .is_err_and(|e| e.is_not_found())
+    );
+
+    let key = Key::tag(app, tag("v9"));
+    let err = backend
+        .upload(&key, 3, stream::once("abc"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ReadOnly { .. }), "{err}");
+    assert!(err.to_string().contains("read-only"), "{err}");
+}
+
+#[tokio::test]
+async fn basic_auth_sends_the_credentials_and_reports_wrong_ones() {
+    let fixture = Fixture::start(true).await;
+    check_image(
+        fixture.backend(Some((USER, PASSWORD))).as_ref(),
+        &fixture.image,
+    )
+    .await;
+
+    let app = repo("team/app");
+    let wrong = fixture.backend(Some((USER, "wrong")));
+    let err = read_tag(wrong.as_ref(), &app, &tag("v1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("credentials of user \"starling\" were rejected"),
+        "{err}"
+    );
+
+    let anonymous = fixture.backend(None);
+    let err = anonymous.list(&ListScope::Repos).await.unwrap_err();
+    assert!(
+        err.to_string().contains("credentials are required"),
+        "{err}"
+    );
+}
