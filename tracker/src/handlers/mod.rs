@@ -1,0 +1,4 @@
+//! HTTP handlers: thin extract-call-respond wrappers around [`crate::state::TrackerState`].
+
+pub mod announce;
+pub mod probes;

@@ -1,0 +1,211 @@
+//! Hand-out ordering tests: classes, shuffling, limits, self-exclusion, locality share.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::*;
+use crate::locality::{Rack, Zone};
+
+/// Test peers: id byte, completeness and locality.
+struct Swarm {
+    peers: HashMap<PeerId, PeerEntry>,
+}
+
+fn id(n: u16) -> PeerId {
+    let mut bytes = [b'x'; 20];
+    bytes[..2].copy_from_slice(&n.to_be_bytes());
+    PeerId::from_bytes(bytes)
+}
+
+fn n_of(peer: &PeerId) -> u16 {
+    u16::from_be_bytes([peer.as_bytes()[0], peer.as_bytes()[1]])
+}
+
+fn place(zone: Option<&str>, rack: Option<&str>) -> Locality {
+    Locality {
+        zone: zone.map(|z| Zone::parse(z.as_bytes()).unwrap()),
+        rack: rack.map(|r| Rack::parse(r.as_bytes()).unwrap()),
+    }
+}
+
+impl Swarm {
+    fn new() -> Self {
+        Self {
+            peers: HashMap::new(),
+        }
+    }
+
+    /// Adds peers `range` with the given class and place.
+    fn add(&mut self, range: std::ops::Range<u16>, complete: bool, at: Locality) -> &mut Self {
+        for n in range {
+            let entry = PeerEntry {
+                addr: SocketAddr::from(([127, 0, 0, 1], n)),
+                complete,
+                last_seen: Instant::now(),
+                locality: at.clone(),
+            };
+            self.peers.insert(id(n), entry);
+        }
+        self
+    }
+
+    fn hand_out(&self, me: u16, at: &Locality, limit: usize, seed: u64) -> Vec<u16> {
+        let requester = Requester {
+            peer_id: &id(me),
+            addr: SocketAddr::from(([127, 0, 0, 1], me)),
+            locality: at,
+        };
+        let mut rng = StdRng::seed_from_u64(seed);
+        hand_out(requester, &self.peers, limit, &mut rng)
+            .into_iter()
+            .map(|(peer, _)| n_of(peer))
+            .collect()
+    }
+}
+
+fn nowhere() -> Locality {
+    Locality::default()
+}
+
+#[test]
+fn complete_peers_come_before_leechers() {
+    let mut swarm = Swarm::new();
+    swarm
+        .add(0..5, false, nowhere())
+        .add(100..105, true, nowhere());
+    for seed in 0..20 {
+        let got = swarm.hand_out(999, &nowhere(), 10, seed);
+        assert!(got[..5].iter().all(|n| (100..105).contains(n)), "{got:?}");
+        assert!(got[5..].iter().all(|n| (0..5).contains(n)), "{got:?}");
+    }
+    let few = swarm.hand_out(999, &nowhere(), 3, 1);
+    assert!(
+        few.iter().all(|n| *n >= 100),
+        "a small limit is filled by seeders: {few:?}"
+    );
+}
+
+#[test]
+fn never_includes_the_requester_and_never_exceeds_the_limit() {
+    let mut swarm = Swarm::new();
+    swarm.add(0..30, true, nowhere());
+    let all = swarm.hand_out(7, &nowhere(), 100, 3);
+    assert_eq!(all.len(), 29);
+    assert!(!all.contains(&7));
+    assert_eq!(
+        all.iter().collect::<HashSet<_>>().len(),
+        29,
+        "no duplicates"
+    );
+    assert_eq!(swarm.hand_out(7, &nowhere(), 10, 3).len(), 10);
+    assert!(swarm.hand_out(7, &nowhere(), 0, 3).is_empty());
+    let mut restarted = Swarm::new();
+    restarted.add(0..3, true, nowhere());
+    restarted.peers.get_mut(&id(1)).unwrap().addr = SocketAddr::from(([127, 0, 0, 1], 500));
+    let got = restarted.hand_out(500, &nowhere(), 10, 3);
+    assert_eq!(
+        got.len(),
+        2,
+        "the entry at my own address is me under an old id: {got:?}"
+    );
+    assert!(!got.contains(&1));
+    let mut alone = Swarm::new();
+    alone.add(7..8, true, nowhere());
+    assert!(alone.hand_out(7, &nowhere(), 50, 3).is_empty());
+}
+
+#[test]
+fn order_is_shuffled_within_a_class() {
+    let mut swarm = Swarm::new();
+    swarm.add(0..20, true, nowhere());
+    let firsts: HashSet<u16> = (0..100)
+        .map(|seed| swarm.hand_out(999, &nowhere(), 5, seed)[0])
+        .collect();
+    assert!(firsts.len() >= 10, "first slot should vary: {firsts:?}");
+    let picked: HashSet<u16> = (0..100)
+        .flat_map(|seed| swarm.hand_out(999, &nowhere(), 5, seed))
+        .collect();
+    assert_eq!(picked.len(), 20, "every peer gets handed out eventually");
+}
+
+#[test]
+fn same_rack_then_same_zone_then_the_rest_within_a_class() {
+    let me = place(Some("z1"), Some("r1"));
+    let mut swarm = Swarm::new();
+    swarm
+        .add(0..2, true, place(Some("z2"), Some("r1")))
+        .add(10..12, true, place(Some("z1"), Some("r2")))
+        .add(20..22, true, place(Some("z1"), Some("r1")))
+        .add(30..32, false, place(Some("z1"), Some("r1")));
+    let got = swarm.hand_out(999, &me, 8, 5);
+    let group = |n: &u16| n / 10;
+    assert_eq!(
+        got.iter().map(group).collect::<Vec<_>>(),
+        [2, 2, 1, 1, 0, 0, 3, 3]
+    );
+}
+
+#[test]
+fn a_quarter_of_the_hand_out_is_kept_for_other_zones() {
+    let me = place(Some("z1"), None);
+    let mut swarm = Swarm::new();
+    swarm
+        .add(0..100, true, place(Some("z1"), None))
+        .add(1000..1100, true, place(Some("z2"), None));
+    let got = swarm.hand_out(9999, &me, 50, 11);
+    assert_eq!(got.len(), 50);
+    let others = got.iter().filter(|n| **n >= 1000).count();
+    assert_eq!(others, 13, "ceil(50 / 4) other-zone peers");
+    assert!(
+        got[..37].iter().all(|n| *n < 1000),
+        "locals first, in rank order: {got:?}"
+    );
+
+    // The reserve is taken from leechers' locals, not from seeders of other zones.
+    let mut mixed = Swarm::new();
+    mixed
+        .add(0..3, true, place(Some("z2"), None))
+        .add(100..110, false, place(Some("z1"), None));
+    let got = mixed.hand_out(9999, &me, 8, 2);
+    assert!(got[..3].iter().all(|n| *n < 100), "seeders first: {got:?}");
+    assert_eq!(got.len(), 8);
+}
+
+#[test]
+fn the_share_adapts_to_what_exists() {
+    let me = place(Some("z1"), None);
+    let mut few_others = Swarm::new();
+    few_others
+        .add(0..100, true, place(Some("z1"), None))
+        .add(1000..1002, true, place(None, None));
+    let got = few_others.hand_out(9999, &me, 50, 1);
+    assert_eq!(got.len(), 50);
+    assert_eq!(
+        got.iter().filter(|n| **n >= 1000).count(),
+        2,
+        "unknown zone counts as other"
+    );
+
+    let mut few_locals = Swarm::new();
+    few_locals.add(0..3, true, place(Some("z1"), None)).add(
+        1000..1100,
+        true,
+        place(Some("z2"), None),
+    );
+    let got = few_locals.hand_out(9999, &me, 20, 1);
+    assert_eq!(got.len(), 20);
+    assert_eq!(
+        &got[..3].iter().copied().collect::<HashSet<_>>(),
+        &HashSet::from([0, 1, 2])
+    );
+
+    let single = few_locals.hand_out(9999, &me, 1, 1);
+    assert!(
+        single[0] >= 1000,
+        "even a one-peer hand-out keeps the other-zone share"
+    );
+}

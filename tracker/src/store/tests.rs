@@ -1,0 +1,242 @@
+//! Peer store tests: updates, `stopped`, bounds and expiry with an injected clock.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::*;
+use crate::locality::Locality;
+
+const TTL: Duration = Duration::from_secs(90);
+
+fn hash(n: u8) -> InfoHash {
+    InfoHash::from_bytes([n; 20])
+}
+
+fn peer(n: u8) -> PeerId {
+    let mut id = *b"-SL0100-000000000000";
+    id[19] = n;
+    PeerId::from_bytes(id)
+}
+
+fn announce(info_hash: InfoHash, n: u8, left: u64, event: Event) -> AnnounceRequest {
+    AnnounceRequest {
+        info_hash,
+        peer_id: peer(n),
+        addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)), 6881),
+        left,
+        event,
+        numwant: None,
+        compact: true,
+        locality: Locality::default(),
+    }
+}
+
+struct Fixture {
+    store: PeerStore,
+    rng: StdRng,
+    t0: Instant,
+}
+
+impl Fixture {
+    fn new(limits: StoreLimits) -> Self {
+        Self {
+            store: PeerStore::new(TTL, limits),
+            rng: StdRng::seed_from_u64(7),
+            t0: Instant::now(),
+        }
+    }
+
+    fn at(&mut self, secs: u64, req: AnnounceRequest) -> AnnounceOutcome {
+        let now = self.t0 + Duration::from_secs(secs);
+        self.store.announce(req, 50, now, &mut self.rng)
+    }
+}
+
+fn ids(outcome: &AnnounceOutcome) -> Vec<PeerId> {
+    outcome.peers.iter().map(|p| p.peer_id).collect()
+}
+
+#[test]
+fn announces_accumulate_and_peers_see_each_other() {
+    let mut f = Fixture::new(StoreLimits::default());
+    let first = f.at(0, announce(hash(1), 1, 0, Event::Started));
+    assert!(first.stored);
+    assert!(first.peers.is_empty(), "alone in the swarm");
+    assert_eq!(
+        first.counts,
+        SwarmCounts {
+            complete: 1,
+            incomplete: 0
+        }
+    );
+
+    let second = f.at(1, announce(hash(1), 2, 10, Event::Started));
+    assert_eq!(ids(&second), [peer(1)]);
+    assert_eq!(second.peers[0].addr, "127.0.0.1:6881".parse().unwrap());
+    assert_eq!(
+        second.counts,
+        SwarmCounts {
+            complete: 1,
+            incomplete: 1
+        }
+    );
+
+    f.at(2, announce(hash(2), 3, 10, Event::Started));
+    assert_eq!((f.store.peer_count(), f.store.torrent_count()), (3, 2));
+}
+
+#[test]
+fn a_reannounce_updates_the_entry_in_place() {
+    let mut f = Fixture::new(StoreLimits::default());
+    f.at(0, announce(hash(1), 1, 10, Event::Started));
+    let mut moved = announce(hash(1), 1, 10, Event::Completed);
+    moved.addr.set_port(7000);
+    f.at(5, moved);
+    let live = f.store.live_peers(&hash(1), f.t0 + Duration::from_secs(5));
+    assert_eq!(live.len(), 1);
+    let entry = &live[0].1;
+    assert!(entry.complete, "event=completed marks the peer complete");
+    assert_eq!(entry.addr.port(), 7000);
+    assert_eq!(entry.last_seen, f.t0 + Duration::from_secs(5));
+    assert_eq!(f.store.peer_count(), 1);
+}
+
+#[test]
+fn stopped_removes_the_peer_and_an_empty_swarm() {
+    let mut f = Fixture::new(StoreLimits::default());
+    f.at(0, announce(hash(1), 1, 0, Event::Started));
+    f.at(0, announce(hash(1), 2, 5, Event::Started));
+    let stopped = f.at(1, announce(hash(1), 2, 5, Event::Stopped));
+    assert!(stopped.peers.is_empty());
+    assert_eq!(
+        stopped.counts,
+        SwarmCounts {
+            complete: 1,
+            incomplete: 0
+        }
+    );
+    assert_eq!(f.store.peer_count(), 1);
+
+    f.at(2, announce(hash(1), 1, 0, Event::Stopped));
+    assert_eq!((f.store.peer_count(), f.store.torrent_count()), (0, 0));
+    let unknown = f.at(3, announce(hash(9), 9, 0, Event::Stopped));
+    assert_eq!(unknown.counts, SwarmCounts::default());
+    assert_eq!(
+        f.store.torrent_count(),
+        0,
+        "stopping an unknown peer creates nothing"
+    );
+}
+
+#[test]
+fn dead_peers_are_hidden_at_once_and_removed_by_the_sweep() {
+    let mut f = Fixture::new(StoreLimits::default());
+    f.at(0, announce(hash(1), 1, 0, Event::Started));
+    f.at(30, announce(hash(1), 2, 0, Event::Started));
+
+    // Peer 1 was last seen at 0s: still live just before the TTL, dead at exactly the TTL.
+    let just_before = f.at(89, announce(hash(1), 3, 9, Event::Started));
+    assert_eq!(just_before.counts.complete, 2);
+    let at_ttl = f.at(90, announce(hash(1), 3, 9, Event::Update));
+    assert_eq!(ids(&at_ttl), [peer(2)]);
+    assert_eq!(
+        at_ttl.counts,
+        SwarmCounts {
+            complete: 1,
+            incomplete: 1
+        }
+    );
+    assert_eq!(f.store.peer_count(), 3, "reads never remove");
+
+    assert_eq!(f.store.sweep(f.t0 + Duration::from_secs(90)), 1);
+    assert_eq!(f.store.peer_count(), 2);
+    assert_eq!(f.store.sweep(f.t0 + Duration::from_secs(500)), 2);
+    assert_eq!((f.store.peer_count(), f.store.torrent_count()), (0, 0));
+}
+
+#[test]
+fn the_total_bound_turns_new_peers_away_but_still_hands_out() {
+    let limits = StoreLimits {
+        max_peers: 2,
+        max_peers_per_torrent: 100,
+    };
+    let mut f = Fixture::new(limits);
+    f.at(0, announce(hash(1), 1, 0, Event::Started));
+    f.at(0, announce(hash(2), 2, 0, Event::Started));
+    let turned_away = f.at(0, announce(hash(1), 3, 7, Event::Started));
+    assert!(!turned_away.stored);
+    assert_eq!(ids(&turned_away), [peer(1)]);
+    let new_torrent = f.at(0, announce(hash(3), 4, 7, Event::Started));
+    assert!(!new_torrent.stored);
+    assert_eq!(f.store.torrent_count(), 2, "no empty swarm is left behind");
+
+    assert!(
+        f.at(1, announce(hash(1), 1, 0, Event::Update)).stored,
+        "known peers update"
+    );
+    f.at(2, announce(hash(2), 2, 0, Event::Stopped));
+    assert!(
+        f.at(3, announce(hash(1), 3, 7, Event::Started)).stored,
+        "room again"
+    );
+    assert_eq!(f.store.peer_count(), 2);
+}
+
+#[test]
+fn the_per_torrent_bound_caps_one_swarm() {
+    let limits = StoreLimits {
+        max_peers: 100,
+        max_peers_per_torrent: 3,
+    };
+    let mut f = Fixture::new(limits);
+    let stored: Vec<bool> = (1..=5)
+        .map(|n| f.at(0, announce(hash(1), n, 1, Event::Started)).stored)
+        .collect();
+    assert_eq!(stored, [true, true, true, false, false]);
+    assert!(f.at(0, announce(hash(2), 9, 1, Event::Started)).stored);
+    assert_eq!(f.store.peer_count(), 4);
+}
+
+#[test]
+fn the_hand_out_respects_the_limit_and_omits_the_requester() {
+    let mut f = Fixture::new(StoreLimits::default());
+    for n in 1..=20 {
+        f.at(0, announce(hash(1), n, u64::from(n % 2), Event::Started));
+    }
+    let now = f.t0;
+    let outcome = f
+        .store
+        .announce(announce(hash(1), 1, 1, Event::Update), 5, now, &mut f.rng);
+    assert_eq!(outcome.peers.len(), 5);
+    assert!(!ids(&outcome).contains(&peer(1)));
+    assert_eq!(
+        outcome.counts,
+        SwarmCounts {
+            complete: 10,
+            incomplete: 10
+        }
+    );
+}
+
+#[test]
+fn torrents_spread_over_shards() {
+    let mut f = Fixture::new(StoreLimits::default());
+    for n in 0..=255u8 {
+        let mut bytes = [0u8; 20];
+        bytes[0] = n;
+        f.at(
+            0,
+            announce(InfoHash::from_bytes(bytes), 1, 0, Event::Started),
+        );
+    }
+    assert_eq!(f.store.torrent_count(), 256);
+    let used = f
+        .store
+        .shards
+        .iter()
+        .filter(|s| !lock_shard(s).is_empty())
+        .count();
+    assert_eq!(used, SHARDS);
+}
