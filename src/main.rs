@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use starling_config::{
     AgentConfig, BuildIndexConfig, Component, OriginConfig, ProxyConfig, TrackerConfig,
 };
+use tokio::net::TcpListener;
 
 #[derive(Parser)]
 #[command(
@@ -59,12 +60,13 @@ struct DevArgs {
     upstream_registry: Option<String>,
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Agent(arg) => not_built::<AgentConfig>(&arg, "issue #4/#5"),
-        Command::Tracker(arg) => not_built::<TrackerConfig>(&arg, "issue #4"),
+        Command::Tracker(arg) => run_tracker(&arg).await,
         Command::Origin(arg) => not_built::<OriginConfig>(&arg, "issue #3"),
         Command::BuildIndex(arg) => not_built::<BuildIndexConfig>(&arg, "issue #5"),
         Command::Proxy(arg) => not_built::<ProxyConfig>(&arg, "issue #5"),
@@ -81,9 +83,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads a component's configuration, naming the component in the error.
+fn load<T: Component>(arg: &ConfigArg) -> Result<T, String> {
+    starling_config::load::<T>(&arg.config).map_err(|e| format!("starling {}: {e}", T::NAME))
+}
+
+/// Binds `addr`, naming the component and the address in the error.
+async fn bind(component: &str, addr: std::net::SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("starling {component}: cannot listen on {addr}: {e}"))
+}
+
+async fn run_tracker(arg: &ConfigArg) -> Result<(), String> {
+    let cfg: TrackerConfig = load(arg)?;
+    let listener = bind(TrackerConfig::NAME, cfg.listen).await?;
+    tracing::info!(addr = %cfg.listen, "tracker listening");
+    starling_tracker::run(cfg, listener, starling_runtime::shutdown_on_signal())
+        .await
+        .map_err(|e| format!("starling tracker: {e}"))
+}
+
 /// Checks the configuration, then reports that the component cannot run yet.
 fn not_built<T: Component>(arg: &ConfigArg, issue: &str) -> Result<(), String> {
-    starling_config::load::<T>(&arg.config).map_err(|e| format!("starling {}: {e}", T::NAME))?;
+    load::<T>(arg)?;
     Err(format!(
         "starling {}: configuration is valid, but the component is not built yet ({issue})",
         T::NAME

@@ -38,6 +38,12 @@ impl MetricsRegistry {
         metrics::with_local_recorder(&self.recorder, register)
     }
 
+    /// Drains recorded histogram samples into their buckets so memory stays flat
+    /// between scrapes; components call it periodically.
+    pub fn run_upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
     /// The Prometheus text exposition of everything registered here.
     pub fn render(&self) -> String {
         self.handle.run_upkeep();

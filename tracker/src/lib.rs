@@ -5,7 +5,7 @@
 //! HTTP wrappers) -> [`state`] (the announce service: parse, store, hand out, encode)
 //! -> [`request`] / [`query`] (pure parsing), [`store`] (sharded peer store),
 //! [`handout`] (pure ordering), [`response`] (bencoding), plus [`metrics`], the
-//! [`sweep`] maintenance loop and the [`spawn`] helper for background tasks.
+//! [`sweep`] maintenance loop (started through `starling_runtime::spawn_named`).
 
 pub mod error;
 pub mod handlers;
@@ -16,7 +16,6 @@ pub mod query;
 pub mod request;
 pub mod response;
 pub mod server;
-pub mod spawn;
 pub mod state;
 pub mod store;
 pub mod sweep;

@@ -1,10 +1,9 @@
 //! Prometheus metrics of one tracker instance.
 //!
-//! Each [`TrackerMetrics`] owns its own Prometheus recorder instead of installing a
-//! global one: several trackers run in one test process, and a process-wide recorder
-//! can be installed only once. The metric handles are registered once, inside
-//! [`metrics::with_local_recorder`], and keep pointing at this recorder's storage, so
-//! the announce path only does atomic increments and never looks a metric up by name.
+//! Each [`TrackerMetrics`] owns a [`MetricsRegistry`] instead of installing a global
+//! recorder: several trackers run in one test process. The metric handles are
+//! registered once and keep pointing at that registry's storage, so the announce path
+//! only does atomic increments and never looks a metric up by name.
 //!
 //! Metrics: `starling_tracker_announces_total{event}`,
 //! `starling_tracker_announce_failures_total`, `starling_tracker_peers`,
@@ -14,7 +13,7 @@
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Unit};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use starling_runtime::MetricsRegistry;
 
 use crate::request::Event;
 
@@ -24,14 +23,9 @@ const PEERS: &str = "starling_tracker_peers";
 const TORRENTS: &str = "starling_tracker_torrents";
 const DURATION: &str = "starling_tracker_announce_duration_seconds";
 
-/// Announce handling takes microseconds; the upper buckets catch lock contention.
-const DURATION_BUCKETS: [f64; 10] = [
-    0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.01, 0.1,
-];
-
 /// The metric handles and the renderer of one tracker.
 pub struct TrackerMetrics {
-    handle: PrometheusHandle,
+    registry: MetricsRegistry,
     /// Indexed like [`Event::ALL`].
     announces: [Counter; Event::ALL.len()],
     failures: Counter,
@@ -42,27 +36,29 @@ pub struct TrackerMetrics {
 
 impl TrackerMetrics {
     pub fn new() -> Self {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), &DURATION_BUCKETS)
-            .expect("the bucket list is non-empty")
-            .build_recorder();
-        let handle = recorder.handle();
-        metrics::with_local_recorder(&recorder, || {
+        let registry = MetricsRegistry::new();
+        let (announces, failures, peers, torrents, duration) = registry.register(|| {
             metrics::describe_counter!(ANNOUNCES, "Announces handled, by event.");
             metrics::describe_counter!(FAILURES, "Announces answered with a failure reason.");
             metrics::describe_gauge!(PEERS, "Peers held in the store (live or not yet swept).");
             metrics::describe_gauge!(TORRENTS, "Torrents held in the store.");
             metrics::describe_histogram!(DURATION, Unit::Seconds, "Time to handle one announce.");
-            Self {
-                handle,
-                announces: Event::ALL
-                    .map(|event| metrics::counter!(ANNOUNCES, "event" => event.label())),
-                failures: metrics::counter!(FAILURES),
-                peers: metrics::gauge!(PEERS),
-                torrents: metrics::gauge!(TORRENTS),
-                duration: metrics::histogram!(DURATION),
-            }
-        })
+            (
+                Event::ALL.map(|event| metrics::counter!(ANNOUNCES, "event" => event.label())),
+                metrics::counter!(FAILURES),
+                metrics::gauge!(PEERS),
+                metrics::gauge!(TORRENTS),
+                metrics::histogram!(DURATION),
+            )
+        });
+        Self {
+            registry,
+            announces,
+            failures,
+            peers,
+            torrents,
+            duration,
+        }
     }
 
     pub fn announced(&self, event: Event, took: Duration) {
@@ -83,13 +79,13 @@ impl TrackerMetrics {
     pub fn render(&self, peers: usize, torrents: usize) -> String {
         self.peers.set(peers as f64);
         self.torrents.set(torrents as f64);
-        self.handle.render()
+        self.registry.render()
     }
 
     /// Drains recorded histogram samples into their buckets so memory stays flat
     /// between scrapes; call periodically.
     pub fn upkeep(&self) {
-        self.handle.run_upkeep();
+        self.registry.run_upkeep();
     }
 }
 

@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::handlers::{announce, probes};
-use crate::spawn::spawn_named;
 use crate::state::TrackerState;
 use crate::sweep::maintenance_loop;
+use starling_runtime::spawn_named;
 
 /// All tracker routes over `state`. `/announce` needs `ConnectInfo<SocketAddr>`: serve
 /// with `into_make_service_with_connect_info` (as [`run`] does) or add `MockConnectInfo`.
