@@ -150,7 +150,10 @@ mod tests {
             ("sha512:abcd", "must start"),
             ("sha256:", "64 characters"),
             ("sha256:e3b0", "64 characters"),
-            (&EMPTY.to_uppercase().replace("SHA256", "sha256"), "lowercase hex"),
+            (
+                &EMPTY.to_uppercase().replace("SHA256", "sha256"),
+                "lowercase hex",
+            ),
             (&format!("{}0", EMPTY), "64 characters"),
             (&EMPTY.replace('e', "g"), "lowercase hex"),
             ("sha256:../../../../etc/passwd", "64 characters"),

@@ -80,7 +80,9 @@ impl PieceLengthPolicy {
             }
         }
         if steps.windows(2).any(|w| w[0].up_to >= w[1].up_to) {
-            return Err(invalid("steps must be sorted by strictly increasing up_to".into()));
+            return Err(invalid(
+                "steps must be sorted by strictly increasing up_to".into(),
+            ));
         }
         Ok(Self { steps, largest })
     }

@@ -100,7 +100,9 @@ impl Tag {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         {
-            return Err(invalid("may contain only letters, digits, '_', '.' and '-'"));
+            return Err(invalid(
+                "may contain only letters, digits, '_', '.' and '-'",
+            ));
         }
         Ok(Self(value.to_owned()))
     }

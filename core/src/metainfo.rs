@@ -1,1 +1,0 @@
-//! BEP 3 metainfo (`.torrent`) encode, decode and one-pass generation. (being written)
