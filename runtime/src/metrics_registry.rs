@@ -6,13 +6,15 @@
 //! [`MetricsRegistry::register`] (they keep pointing at this recorder's storage, so hot
 //! paths only do atomic updates) and renders them on `GET /metrics`.
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 /// Histogram buckets in seconds, from microseconds (tracker announces) to minutes
 /// (whole-blob transfers).
 pub const LATENCY_BUCKETS: [f64; 16] = [
-    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
-    15.0, 60.0, 300.0,
+    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 15.0,
+    60.0, 300.0,
 ];
 
 pub struct MetricsRegistry {
@@ -84,6 +86,9 @@ mod tests {
         let h = registry.register(|| metrics::histogram!("starling_op_seconds"));
         h.record(0.002);
         let text = registry.render();
-        assert!(text.contains("starling_op_seconds_bucket{le=\"0.005\"} 1"), "{text}");
+        assert!(
+            text.contains("starling_op_seconds_bucket{le=\"0.005\"} 1"),
+            "{text}"
+        );
     }
 }

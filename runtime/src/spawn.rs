@@ -54,7 +54,9 @@ mod tests {
         });
         let fine = spawn_named("fine", async { Ok::<(), String>(()) });
         for handle in [failed, panicked, fine] {
-            handle.await.expect("the helper catches failures and panics");
+            handle
+                .await
+                .expect("the helper catches failures and panics");
         }
     }
 }
