@@ -1,1 +1,35 @@
-//! placeholder
+//! The Starling build-index: maps `repo:tag` to a manifest digest for pushers (the
+//! proxy) and pullers (agents).
+//!
+//! Tags live in a local SQLite database (the source of truth), are written through to
+//! the tag backend chosen per repository, and are read through from it on a local miss
+//! (which is how an upstream-registry backend serves tags). Every put is forwarded to the
+//! other build-index replicas of the cluster; failed forwards are retried from a
+//! persistent queue. The HTTP API is described in `docs/build-index-api.md`.
+//!
+//! Layout, top-down: [`server`] (routes, `run`, shutdown order) -> [`handlers`] (thin
+//! HTTP wrappers) -> [`service`] (put, get, list: the rules) -> [`store`] (SQLite tags
+//! and replication queue), [`replication`] (forwards and the retry loop); plus [`api`]
+//! (paths, headers and bodies shared with [`client`]), [`paging`], [`api_error`],
+//! [`metrics`], [`clock`] and [`locks`].
+
+pub mod api;
+pub mod api_error;
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod handlers;
+pub mod locks;
+pub mod metrics;
+pub mod paging;
+pub mod replication;
+pub mod server;
+pub mod service;
+pub mod state;
+pub mod store;
+
+pub use client::{BuildIndexClient, BuildIndexCluster, PutOutcome};
+pub use error::{Error, Result};
+pub use paging::{Page, PageRequest};
+pub use server::{router, run};
+pub use state::BuildIndexState;

@@ -16,6 +16,12 @@ pub enum Error {
     #[error("invalid tag {value:?}: {reason}")]
     InvalidTag { value: String, reason: &'static str },
 
+    #[error("invalid upload id {value:?}: {reason}")]
+    InvalidUploadRef { value: String, reason: &'static str },
+
+    #[error("not a registry API path: {path:?}")]
+    UnknownRegistryPath { path: String },
+
     #[error("invalid info hash: {reason}")]
     InvalidInfoHash { reason: &'static str },
 

@@ -14,6 +14,7 @@ pub mod peer_id;
 pub mod peer_wire;
 pub mod piece;
 pub mod reference;
+pub mod registry;
 
 pub use bitfield::Bitfield;
 pub use digest::{Digest, DigestHasher};

@@ -1,0 +1,307 @@
+//! Typed clients of the build-index API, for the agent, the proxy and the replicas.
+//!
+//! [`BuildIndexClient`] talks to one host; [`BuildIndexCluster`] tries a list of hosts
+//! in order. Paths come from [`crate::api`], so client and server cannot drift apart.
+//! Error answers are decoded into the registry error they carry.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, LINK};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use starling_core::registry::RegistryError;
+use starling_core::{Digest, RepoName, Tag};
+
+use crate::api::{self, RepositoryList, TagList};
+use crate::error::{Error, Result};
+use crate::paging::{Page, PageRequest};
+use crate::store::TagUpdate;
+
+/// Connection and whole-request timeouts of the default HTTP client: tag requests are
+/// tiny, so a slow answer means a sick host, and the cluster client should move on.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Timeout of one forward to a replica: the client's put waits for its forwards, and a
+/// replica that is this slow is treated as down (the forward is queued).
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Tag bodies are a digest; anything much longer is not a build-index answer.
+const MAX_TAG_BODY: usize = 1024;
+/// A full page of names (1000 of at most 255 bytes) with JSON quoting fits easily.
+const MAX_LIST_BODY: usize = 1 << 20;
+
+/// What a successful put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The tag did not exist (201).
+    Created,
+    /// The tag existed and now points at the digest (200).
+    Updated,
+}
+
+/// A client of one build-index host.
+#[derive(Debug, Clone)]
+pub struct BuildIndexClient {
+    http: reqwest::Client,
+    host: String,
+    base: String,
+}
+
+/// An HTTP client with the default timeouts.
+pub fn default_http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("a client without TLS or proxy settings always builds")
+}
+
+impl BuildIndexClient {
+    /// A client of `host` (`host:port`) with the default HTTP client.
+    pub fn new(host: &str) -> Self {
+        Self::with_http(default_http_client(), host)
+    }
+
+    /// A client of `host` sharing `http` (its connection pool and timeouts).
+    pub fn with_http(http: reqwest::Client, host: &str) -> Self {
+        Self {
+            http,
+            host: host.to_owned(),
+            base: format!("http://{host}"),
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Points `repo:tag` at `digest`; the host forwards it to its replicas.
+    pub async fn put_tag(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<PutOutcome> {
+        let url = self.url(&api::tag_path(repo, tag));
+        let request = self.http.put(&url).body(digest.to_string());
+        put_outcome(&url, send(request, &url).await?).await
+    }
+
+    /// The digest `repo:tag` points at; `None` when the host does not know the tag.
+    pub async fn get_tag(&self, repo: &RepoName, tag: &Tag) -> Result<Option<Digest>> {
+        let url = self.url(&api::tag_path(repo, tag));
+        let response = send(self.http.get(&url), &url).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let body = read_ok_body(&url, response, MAX_TAG_BODY).await?;
+        let text = String::from_utf8_lossy(&body);
+        Digest::parse(text.trim())
+            .map(Some)
+            .map_err(|e| invalid_response(&url, e.to_string()))
+    }
+
+    /// One page of the tags of `repo`; empty when the repository has no tags.
+    pub async fn list_tags(&self, repo: &RepoName, page: &PageRequest<Tag>) -> Result<Page<Tag>> {
+        let url = self.url(&api::tags_path(repo, page));
+        let response = send(self.http.get(&url), &url).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let next = next_cursor(&url, &response, Tag::parse)?;
+        let list: TagList = read_json(&url, response).await?;
+        Ok(Page {
+            items: list.tags,
+            next,
+        })
+    }
+
+    /// One page of the repositories that have tags.
+    pub async fn list_repositories(&self, page: &PageRequest<RepoName>) -> Result<Page<RepoName>> {
+        let url = self.url(&api::repositories_path(page));
+        let response = send(self.http.get(&url), &url).await?;
+        let next = next_cursor(&url, &response, RepoName::parse)?;
+        let list: RepositoryList = read_json(&url, response).await?;
+        Ok(Page {
+            items: list.repositories,
+            next,
+        })
+    }
+
+    /// Sends a put on behalf of the replica `from`: applied by the receiver if it is
+    /// newer than what it holds, and not forwarded again.
+    pub async fn forward(&self, update: &TagUpdate, from: &str) -> Result<()> {
+        let url = self.url(&api::tag_path(&update.repo, &update.tag));
+        let request = self
+            .http
+            .put(&url)
+            .timeout(FORWARD_TIMEOUT)
+            .header(api::REPLICATED_FROM, from)
+            .header(api::UPDATED_AT, update.updated_at.to_string())
+            .body(update.digest.to_string());
+        put_outcome(&url, send(request, &url).await?)
+            .await
+            .map(drop)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+async fn send(request: RequestBuilder, url: &str) -> Result<Response> {
+    request.send().await.map_err(|source| Error::Request {
+        url: url.to_owned(),
+        source,
+    })
+}
+
+async fn put_outcome(url: &str, response: Response) -> Result<PutOutcome> {
+    match response.status() {
+        StatusCode::CREATED => Ok(PutOutcome::Created),
+        StatusCode::OK => Ok(PutOutcome::Updated),
+        _ => Err(status_error(url, response).await),
+    }
+}
+
+/// The body of a 200 answer, or the error the answer carries.
+async fn read_ok_body(url: &str, response: Response, limit: usize) -> Result<bytes::Bytes> {
+    if response.status() != StatusCode::OK {
+        return Err(status_error(url, response).await);
+    }
+    let body = response.bytes().await.map_err(|source| Error::Request {
+        url: url.to_owned(),
+        source,
+    })?;
+    if body.len() > limit {
+        return Err(invalid_response(url, format!("{} byte body", body.len())));
+    }
+    Ok(body)
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(url: &str, response: Response) -> Result<T> {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let body = read_ok_body(url, response, MAX_LIST_BODY).await?;
+    if !is_json {
+        return Err(invalid_response(url, "not application/json".to_owned()));
+    }
+    serde_json::from_slice(&body).map_err(|e| invalid_response(url, e.to_string()))
+}
+
+/// The `last` of the next page, from the `Link` header.
+fn next_cursor<T>(
+    url: &str,
+    response: &Response,
+    parse: impl FnOnce(&str) -> starling_core::Result<T>,
+) -> Result<Option<T>> {
+    let Some(link) = response.headers().get(LINK) else {
+        return Ok(None);
+    };
+    let link = link
+        .to_str()
+        .map_err(|e| invalid_response(url, e.to_string()))?;
+    api::last_from_link(link)
+        .map(|last| parse(&last).map_err(|e| invalid_response(url, e.to_string())))
+        .transpose()
+}
+
+async fn status_error(url: &str, response: Response) -> Error {
+    let status = response.status().as_u16();
+    let body = response.bytes().await.unwrap_or_default();
+    Error::Status {
+        url: url.to_owned(),
+        status,
+        error: RegistryError::from_json_body(&body),
+    }
+}
+
+fn invalid_response(url: &str, reason: String) -> Error {
+    Error::InvalidResponse {
+        url: url.to_owned(),
+        reason,
+    }
+}
+
+/// Build-index hosts tried in order: the next host is asked when one is unreachable
+/// or fails on its side; a client mistake (4xx) is returned at once, since every host
+/// would answer the same.
+#[derive(Debug, Clone)]
+pub struct BuildIndexCluster {
+    clients: Vec<BuildIndexClient>,
+}
+
+impl BuildIndexCluster {
+    pub fn new(hosts: &[String]) -> Result<Self> {
+        Self::with_http(default_http_client(), hosts)
+    }
+
+    pub fn with_http(http: reqwest::Client, hosts: &[String]) -> Result<Self> {
+        if hosts.is_empty() {
+            return Err(Error::NoHosts);
+        }
+        let clients = hosts
+            .iter()
+            .map(|host| BuildIndexClient::with_http(http.clone(), host))
+            .collect();
+        Ok(Self { clients })
+    }
+
+    pub async fn put_tag(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<PutOutcome> {
+        self.first_answer(|c| c.put_tag(repo, tag, digest)).await
+    }
+
+    /// The first host that knows the tag answers. A replica that was down may not have
+    /// received the latest put yet, so "unknown" from one host is not final: `None`
+    /// only when every host that answered says so.
+    pub async fn get_tag(&self, repo: &RepoName, tag: &Tag) -> Result<Option<Digest>> {
+        let mut last_error = None;
+        let mut answered = false;
+        for client in &self.clients {
+            match client.get_tag(repo, tag).await {
+                Ok(Some(digest)) => return Ok(Some(digest)),
+                Ok(None) => answered = true,
+                Err(error) if is_client_mistake(&error) => return Err(error),
+                Err(error) => {
+                    tracing::debug!(host = client.host(), %error, "build-index host failed");
+                    last_error = Some(error);
+                }
+            }
+        }
+        match last_error {
+            Some(error) if !answered => Err(error),
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn list_tags(&self, repo: &RepoName, page: &PageRequest<Tag>) -> Result<Page<Tag>> {
+        self.first_answer(|c| c.list_tags(repo, page)).await
+    }
+
+    pub async fn list_repositories(&self, page: &PageRequest<RepoName>) -> Result<Page<RepoName>> {
+        self.first_answer(|c| c.list_repositories(page)).await
+    }
+
+    async fn first_answer<'a, T, F, Fut>(&'a self, call: F) -> Result<T>
+    where
+        F: Fn(&'a BuildIndexClient) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut last_error = Error::NoHosts;
+        for client in &self.clients {
+            match call(client).await {
+                Ok(value) => return Ok(value),
+                Err(error) if is_client_mistake(&error) => return Err(error),
+                Err(error) => {
+                    tracing::debug!(host = client.host(), %error, "build-index host failed");
+                    last_error = error;
+                }
+            }
+        }
+        Err(last_error)
+    }
+}
+
+/// A 4xx answer: the request itself is wrong, so no other host will accept it.
+fn is_client_mistake(error: &Error) -> bool {
+    matches!(error, Error::Status { status, .. } if (400..500).contains(status))
+}

@@ -1,0 +1,104 @@
+//! The build-index's error type, shared by the server side and [`crate::client`].
+//!
+//! Variants say which operation failed and keep the source. How each maps to an HTTP
+//! response is decided once, in [`crate::api_error`].
+
+use thiserror::Error;
+
+use starling_core::registry::RegistryError;
+
+/// Everything that can go wrong in the build-index and its client.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A name, tag or digest sent by a client failed validation.
+    #[error(transparent)]
+    Invalid(#[from] starling_core::Error),
+
+    /// The `n` or `last` paging parameter is not acceptable.
+    #[error("invalid paging parameter {name}: {reason}")]
+    InvalidPage {
+        name: &'static str,
+        reason: &'static str,
+    },
+
+    /// A request header of the replication protocol is missing or malformed.
+    #[error("invalid header {name}: {reason}")]
+    InvalidHeader {
+        name: &'static str,
+        reason: &'static str,
+    },
+
+    /// The SQLite database failed.
+    #[error("database: {action}: {source}")]
+    Database {
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The directory of the database file could not be created.
+    #[error("creating {}: {source}", .path.display())]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A database task panicked or was cancelled.
+    #[error("database task: {0}")]
+    DatabaseTask(#[source] tokio::task::JoinError),
+
+    /// The database holds a row that no longer parses (edited by hand, or corrupted).
+    #[error("database row of {what} is corrupt: {reason}")]
+    Corrupt { what: String, reason: String },
+
+    /// A tag backend failed.
+    #[error("tag backend: {action}: {source}")]
+    Backend {
+        action: &'static str,
+        #[source]
+        source: starling_backend::Error,
+    },
+
+    /// A request to another build-index could not be sent or its answer not read.
+    #[error("request to {url} failed: {source}")]
+    Request {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// Another build-index answered with an unexpected status.
+    #[error("HTTP {status} from {url}{}", .error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Status {
+        url: String,
+        status: u16,
+        error: Option<RegistryError>,
+    },
+
+    /// Another build-index answered 2xx with a body that does not parse.
+    #[error("invalid response from {url}: {reason}")]
+    InvalidResponse { url: String, reason: String },
+
+    /// A cluster client was built from an empty host list.
+    #[error("no build-index hosts given")]
+    NoHosts,
+
+    /// The HTTP server failed while accepting or serving connections.
+    #[error("serving HTTP: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+impl Error {
+    /// Builds the [`Error::Database`] mapper for one action.
+    pub(crate) fn db(action: &'static str) -> impl FnOnce(rusqlite::Error) -> Self {
+        move |source| Self::Database { action, source }
+    }
+
+    /// Builds the [`Error::Backend`] mapper for one action.
+    pub(crate) fn backend(action: &'static str) -> impl FnOnce(starling_backend::Error) -> Self {
+        move |source| Self::Backend { action, source }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,129 @@
+//! Replication of puts to the other build-index hosts of this cluster (`replicas`).
+//!
+//! A client put, once applied locally, is forwarded at once to every replica, marked
+//! with [`crate::api::REPLICATED_FROM`] so that the receiver does not forward it again.
+//! A forward that fails is queued in the database and retried with exponential backoff
+//! (`replication` config) by [`retry_loop`] until it succeeds, across restarts. A replica
+//! that answers 4xx rejects the put itself, so retrying cannot help: it is given up.
+//!
+//! So a put reaches every reachable replica before the client's request returns; a
+//! replica that was down receives it within one backoff interval (at most
+//! `replication.max_backoff`) of coming back.
+//!
+//! Cross-cluster replication (`remotes`) is not done here: it must first check that the
+//! tag's blobs are on the remote origins.
+
+mod retry;
+
+use std::time::Duration;
+
+use starling_config::RetryConfig;
+use tokio::sync::Notify;
+
+use crate::client::BuildIndexClient;
+use crate::clock::{Clock, Timestamp};
+use crate::error::{Error, Result};
+use crate::metrics::{BuildIndexMetrics, Forward};
+use crate::store::{Db, TagUpdate};
+
+pub use retry::{backoff, retry_loop};
+
+use std::sync::Arc;
+
+/// Forwards puts to the replicas and owns the retry queue.
+pub struct Replicator {
+    db: Db,
+    clock: Clock,
+    replicas: Vec<BuildIndexClient>,
+    /// This host's address, sent as the forward's origin.
+    advertise: String,
+    retry: RetryConfig,
+    /// Woken when a forward is queued, so the retry loop re-reads its next due time.
+    wake: Notify,
+    metrics: Arc<BuildIndexMetrics>,
+}
+
+/// What [`Replicator::new`] needs besides the database.
+pub struct ReplicatorParts {
+    pub clock: Clock,
+    pub replicas: Vec<BuildIndexClient>,
+    pub advertise: String,
+    pub retry: RetryConfig,
+    pub metrics: Arc<BuildIndexMetrics>,
+}
+
+impl Replicator {
+    pub fn new(db: Db, parts: ReplicatorParts) -> Self {
+        Self {
+            db,
+            clock: parts.clock,
+            replicas: parts.replicas,
+            advertise: parts.advertise,
+            retry: parts.retry,
+            wake: Notify::new(),
+            metrics: parts.metrics,
+        }
+    }
+
+    /// Sends `update` to every replica at once; queues the forwards that fail. Fails only
+    /// when a failed forward cannot be queued.
+    pub async fn forward(&self, update: &TagUpdate) -> Result<()> {
+        let sends = self
+            .replicas
+            .iter()
+            .map(|replica| replica.forward(update, &self.advertise));
+        let results = futures::future::join_all(sends).await;
+        for (replica, result) in self.replicas.iter().zip(results) {
+            match result {
+                Ok(()) => self.metrics.forward(Forward::Delivered),
+                Err(error) => self.first_failure(replica.host(), update, &error).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn first_failure(&self, target: &str, update: &TagUpdate, error: &Error) -> Result<()> {
+        let next = next_attempt(&self.retry, 1, self.clock.now());
+        match next.filter(|_| !is_rejection(error)) {
+            Some(next_at) => {
+                tracing::warn!(target, repo = %update.repo, tag = %update.tag, %error, "forward failed; queued for retry");
+                self.db
+                    .enqueue_forward(target, update, next_at, &error.to_string())
+                    .await?;
+                self.metrics.forward(Forward::Queued);
+                self.wake.notify_one();
+            }
+            None => {
+                tracing::error!(target, repo = %update.repo, tag = %update.tag, %error, "forward given up");
+                self.metrics.forward(Forward::GivenUp);
+            }
+        }
+        Ok(())
+    }
+
+    fn replica(&self, host: &str) -> Option<&BuildIndexClient> {
+        self.replicas.iter().find(|r| r.host() == host)
+    }
+
+    /// The number of queued forwards.
+    pub async fn queued(&self) -> Result<u64> {
+        self.db.queued_forwards().await
+    }
+}
+
+/// When to try again after `attempts` failed attempts; `None` to give up.
+pub fn next_attempt(retry: &RetryConfig, attempts: u32, now: Timestamp) -> Option<Timestamp> {
+    if retry.max_attempts != 0 && attempts >= retry.max_attempts {
+        return None;
+    }
+    Some(now.saturating_add(backoff(retry, attempts)))
+}
+
+/// A 4xx answer: the replica refuses the put itself, so a retry would be refused too.
+fn is_rejection(error: &Error) -> bool {
+    matches!(error, Error::Status { status, .. } if (400..500).contains(status))
+}
+
+/// How long the retry loop sleeps when the queue is empty, at most; a newly queued
+/// forward wakes it earlier.
+pub const IDLE_WAIT: Duration = Duration::from_secs(60);

@@ -1,0 +1,110 @@
+//! The HTTP server: routes, request logging and the `run` entry point with its shutdown
+//! order.
+//!
+//! Shutdown order once `shutdown` fires: readiness turns 503; axum stops accepting and
+//! lets in-flight requests finish (a client put in flight completes its forwards or
+//! queues them); then the replication retry loop (which watches a child of the same
+//! token, also cancelled if serving fails) is awaited: an attempt it interrupts stays
+//! queued for the next start; then the database is closed as the state drops, and `run`
+//! returns.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use starling_config::BuildIndexConfig;
+use starling_runtime::spawn_named;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::api_error::{ApiError, LoggedError};
+use crate::error::{Error, Result};
+use crate::handlers::{probes, repositories, tags};
+use crate::replication::retry_loop;
+use crate::state::BuildIndexState;
+
+/// Request bodies are a digest; 4 KiB leaves room for whitespace and nothing else.
+const MAX_BODY: usize = 4096;
+
+/// All build-index routes over `state`.
+pub fn router(state: Arc<BuildIndexState>) -> Router {
+    Router::new()
+        .route("/tags/{repo}/{tag}", get(tags::get_tag).put(tags::put_tag))
+        .route("/repositories/{repo}/tags", get(repositories::list_tags))
+        .route("/repositories", get(repositories::list_repositories))
+        .route("/health", get(probes::health))
+        .route("/readiness", get(probes::readiness))
+        .route("/metrics", get(probes::metrics))
+        .fallback(no_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(log_requests))
+        .with_state(state)
+}
+
+async fn no_route(request: Request) -> ApiError {
+    ApiError::no_route(request.uri().path())
+}
+
+/// A span per request; a 5xx is logged once here, from the error the response carries.
+async fn log_requests(request: Request, next: Next) -> Response {
+    let span =
+        tracing::debug_span!("request", method = %request.method(), path = %request.uri().path());
+    async move {
+        let response = next.run(request).await;
+        if let Some(LoggedError(message)) = response.extensions().get::<LoggedError>() {
+            tracing::error!(status = response.status().as_u16(), error = %message, "request failed");
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// Serves the build-index on `listener` until `shutdown` fires.
+pub async fn run(
+    cfg: BuildIndexConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let state = Arc::new(BuildIndexState::open(&cfg).await?);
+    if !cfg.remotes.is_empty() {
+        // Said once at startup so that a configured remote is never silently ignored.
+        tracing::warn!(
+            remotes = cfg.remotes.len(),
+            "cross-cluster replication (remotes) is not implemented; tags stay in this cluster"
+        );
+    }
+    let local = listener.local_addr().map_err(Error::Serve)?;
+    let tasks = shutdown.child_token();
+    let retry = spawn_named("replication", retry_loop(state.replicator(), tasks.clone()));
+
+    let draining = state.clone();
+    let stop_signal = async move {
+        shutdown.cancelled().await;
+        draining.set_ready(false);
+        tracing::info!("build-index shutting down");
+    };
+    state.set_ready(true);
+    tracing::info!(listen = %local, advertise = %cfg.advertise, replicas = cfg.replicas.len(), "build-index serving");
+    let served = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(stop_signal)
+        .await
+        .map_err(Error::Serve);
+
+    state.set_ready(false);
+    tasks.cancel();
+    if let Err(error) = retry.await {
+        tracing::error!(%error, "replication task did not finish cleanly");
+    }
+    drop(state);
+    tracing::info!("build-index stopped");
+    served
+}
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

@@ -1,0 +1,312 @@
+//! Handler tests through `router(state).oneshot(request)`: status codes, bodies and
+//! headers of every route, and the error body of every bad input.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Method, StatusCode, header};
+use serde_json::Value;
+use starling_config::BuildIndexConfig;
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+use super::*;
+use crate::api;
+
+const D1: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const D2: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&self.body));
+        })
+    }
+
+    fn code(&self) -> String {
+        self.json()["errors"][0]["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap()
+    }
+}
+
+async fn state_with(replicas: Vec<String>) -> (TempDir, Arc<BuildIndexState>) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = BuildIndexConfig {
+        database: dir.path().join("tags.db"),
+        advertise: "127.0.0.1:1".to_owned(),
+        replicas,
+        ..BuildIndexConfig::default()
+    };
+    let state = Arc::new(BuildIndexState::open(&cfg).await.unwrap());
+    (dir, state)
+}
+
+async fn call(state: &Arc<BuildIndexState>, method: Method, uri: &str, body: &str) -> Reply {
+    send(state, Request::builder().method(method).uri(uri), body).await
+}
+
+async fn send(
+    state: &Arc<BuildIndexState>,
+    request: axum::http::request::Builder,
+    body: &str,
+) -> Reply {
+    let request = request.body(Body::from(body.to_owned())).unwrap();
+    let response = router(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[tokio::test]
+async fn put_get_and_head_a_tag() {
+    let (_dir, state) = state_with(Vec::new()).await;
+    let uri = "/tags/team%2Fapp/v1";
+    assert_eq!(
+        call(&state, Method::PUT, uri, D1).await.status,
+        StatusCode::CREATED
+    );
+    let again = call(&state, Method::PUT, uri, &format!("{D2}\n")).await;
+    assert_eq!(again.status, StatusCode::OK);
+
+    let got = call(&state, Method::GET, uri, "").await;
+    assert_eq!((got.status, got.text()), (StatusCode::OK, D2));
+    assert!(
+        got.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let head = call(&state, Method::HEAD, uri, "").await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    assert_eq!(
+        head.headers[header::CONTENT_LENGTH],
+        D2.len().to_string().as_str()
+    );
+
+    let unknown = call(&state, Method::GET, "/tags/team%2Fapp/v2", "").await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN".into())
+    );
+    let head = call(&state, Method::HEAD, "/tags/team%2Fapp/v2", "").await;
+    assert_eq!((head.status, head.body.len()), (StatusCode::NOT_FOUND, 0));
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_error_body_and_changes_nothing() {
+    let (_dir, state) = state_with(Vec::new()).await;
+    let cases = [
+        (Method::PUT, "/tags/Team%2Fapp/v1", D1, "NAME_INVALID"),
+        (Method::PUT, "/tags/..%2Fetc/v1", D1, "NAME_INVALID"),
+        (Method::PUT, "/tags/%2e%2e/v1", D1, "NAME_INVALID"),
+        (Method::PUT, "/tags/a%2F%2Fb/v1", D1, "NAME_INVALID"),
+        (Method::PUT, "/tags/a%252Fb/v1", D1, "NAME_INVALID"),
+        (Method::PUT, "/tags/a/-v1", D1, "TAG_INVALID"),
+        (Method::PUT, "/tags/a/v%3A1", D1, "TAG_INVALID"),
+        (Method::PUT, "/tags/a/v1", "sha256:abc", "DIGEST_INVALID"),
+        (Method::PUT, "/tags/a/v1", "", "DIGEST_INVALID"),
+        (
+            Method::PUT,
+            "/tags/a/v1",
+            &D1.to_uppercase(),
+            "DIGEST_INVALID",
+        ),
+        (Method::GET, "/tags/a%2F..%2Fb/v1", "", "NAME_INVALID"),
+        (Method::GET, "/tags/a/..", "", "TAG_INVALID"),
+        (Method::GET, "/repositories/A/tags", "", "NAME_INVALID"),
+        (
+            Method::GET,
+            "/repositories/a/tags?n=x",
+            "",
+            "PAGINATION_NUMBER_INVALID",
+        ),
+        (
+            Method::GET,
+            "/repositories/a/tags?n=-1",
+            "",
+            "PAGINATION_NUMBER_INVALID",
+        ),
+        (
+            Method::GET,
+            "/repositories/a/tags?last=..",
+            "",
+            "TAG_INVALID",
+        ),
+        (Method::GET, "/repositories?last=A", "", "NAME_INVALID"),
+    ];
+    for (method, uri, body, code) in cases {
+        let reply = call(&state, method.clone(), uri, body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {uri}: {}",
+            reply.text()
+        );
+        assert_eq!(reply.code(), code, "{method} {uri}");
+        assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
+        assert!(reply.json()["errors"][0]["message"].is_string());
+    }
+    let repos = call(&state, Method::GET, "/repositories", "").await;
+    assert_eq!(repos.json(), serde_json::json!({"repositories": []}));
+}
+
+#[tokio::test]
+async fn unescaped_names_and_unknown_routes_are_explained() {
+    let (_dir, state) = state_with(Vec::new()).await;
+    let reply = call(&state, Method::PUT, "/tags/team/app/v1", D1).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::NOT_FOUND, "NAME_UNKNOWN".into())
+    );
+    assert!(reply.text().contains("%2F"), "{}", reply.text());
+    let missing = call(&state, Method::GET, "/repositories/nope/tags", "").await;
+    assert_eq!(
+        (missing.status, missing.code()),
+        (StatusCode::NOT_FOUND, "NAME_UNKNOWN".into())
+    );
+    let too_big = call(&state, Method::PUT, "/tags/a/v1", &"x".repeat(10_000)).await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn lists_are_paged_with_a_next_link() {
+    let (_dir, state) = state_with(Vec::new()).await;
+    for (repo, tag) in [
+        ("a%2Fb", "v3"),
+        ("a%2Fb", "v1"),
+        ("a%2Fb", "v2"),
+        ("c", "x"),
+    ] {
+        let put = call(&state, Method::PUT, &format!("/tags/{repo}/{tag}"), D1).await;
+        assert!(put.status.is_success());
+    }
+    let first = call(&state, Method::GET, "/repositories/a%2Fb/tags?n=2", "").await;
+    assert_eq!(
+        first.json(),
+        serde_json::json!({"name": "a/b", "tags": ["v1", "v2"]})
+    );
+    let link = first.headers[header::LINK].to_str().unwrap();
+    assert_eq!(link, "</repositories/a%2Fb/tags?n=2&last=v2>; rel=\"next\"");
+    let next = api::last_from_link(link).unwrap();
+    let second = call(
+        &state,
+        Method::GET,
+        &format!("/repositories/a%2Fb/tags?n=2&last={next}"),
+        "",
+    )
+    .await;
+    assert_eq!(second.json()["tags"], serde_json::json!(["v3"]));
+    assert!(second.headers.get(header::LINK).is_none());
+    let all = call(&state, Method::GET, "/repositories/a%2Fb/tags", "").await;
+    assert_eq!(all.json()["tags"], serde_json::json!(["v1", "v2", "v3"]));
+
+    let repos = call(&state, Method::GET, "/repositories?n=1", "").await;
+    assert_eq!(repos.json(), serde_json::json!({"repositories": ["a/b"]}));
+    assert_eq!(
+        repos.headers[header::LINK],
+        "</repositories?n=1&last=a%2Fb>; rel=\"next\""
+    );
+    let rest = call(&state, Method::GET, "/repositories?n=1&last=a%2Fb", "").await;
+    assert_eq!(rest.json(), serde_json::json!({"repositories": ["c"]}));
+    assert!(rest.headers.get(header::LINK).is_none());
+    let none = call(&state, Method::GET, "/repositories?n=0", "").await;
+    assert_eq!(none.json(), serde_json::json!({"repositories": []}));
+}
+
+#[tokio::test]
+async fn forwarded_puts_need_a_stamp_and_are_not_forwarded_again() {
+    // A replica address that refuses connections: bound, never listening.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let down = socket.local_addr().unwrap().to_string();
+    let (_dir, state) = state_with(vec![down]).await;
+    let forwarded = |stamp: Option<&str>| {
+        let mut request = Request::builder()
+            .method(Method::PUT)
+            .uri("/tags/a/v1")
+            .header(api::REPLICATED_FROM, "127.0.0.1:9");
+        if let Some(stamp) = stamp {
+            request = request.header(api::UPDATED_AT, stamp);
+        }
+        request
+    };
+    let unstamped = send(&state, forwarded(None), D1).await;
+    assert_eq!(
+        (unstamped.status, unstamped.code()),
+        (StatusCode::BAD_REQUEST, "TAG_INVALID".into())
+    );
+    let bad = send(&state, forwarded(Some("yesterday")), D1).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    assert_eq!(
+        send(&state, forwarded(Some("1000")), D1).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        state.replicator().queued().await.unwrap(),
+        0,
+        "a forwarded put is not forwarded"
+    );
+    assert_eq!(call(&state, Method::GET, "/tags/a/v1", "").await.text(), D1);
+
+    assert_eq!(
+        call(&state, Method::PUT, "/tags/a/v2", D1).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        state.replicator().queued().await.unwrap(),
+        1,
+        "the client put is queued for the down replica"
+    );
+}
+
+#[tokio::test]
+async fn probes_answer() {
+    let (_dir, state) = state_with(Vec::new()).await;
+    let health = call(&state, Method::GET, "/health", "").await;
+    assert_eq!((health.status, health.text()), (StatusCode::OK, "OK"));
+    let readiness = call(&state, Method::GET, "/readiness", "").await;
+    assert_eq!(
+        readiness.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not serving yet"
+    );
+    state.set_ready(true);
+    assert_eq!(
+        call(&state, Method::GET, "/readiness", "").await.status,
+        StatusCode::OK
+    );
+    call(&state, Method::PUT, "/tags/a/v1", D1).await;
+    let metrics = call(&state, Method::GET, "/metrics", "").await;
+    assert!(
+        metrics
+            .text()
+            .contains(r#"starling_build_index_puts_total{from="client"} 1"#),
+        "{}",
+        metrics.text()
+    );
+    assert!(
+        metrics
+            .text()
+            .contains("starling_build_index_replication_queue 0")
+    );
+}

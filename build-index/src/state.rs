@@ -1,0 +1,98 @@
+//! Everything the handlers and the background task share, built from the config.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use starling_backend::Backends;
+use starling_config::BuildIndexConfig;
+
+use crate::client::{BuildIndexClient, default_http_client};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::metrics::BuildIndexMetrics;
+use crate::replication::{Replicator, ReplicatorParts};
+use crate::service::{ServiceParts, TagService};
+use crate::store::Db;
+
+pub struct BuildIndexState {
+    service: TagService,
+    replicator: Arc<Replicator>,
+    db: Db,
+    metrics: Arc<BuildIndexMetrics>,
+    ready: AtomicBool,
+}
+
+impl BuildIndexState {
+    /// Opens the database and builds the backends; fails on a bad backend entry or an
+    /// unusable database file.
+    pub async fn open(cfg: &BuildIndexConfig) -> Result<Self> {
+        Self::open_with_clock(cfg, Clock::System).await
+    }
+
+    /// [`BuildIndexState::open`] with the given clock (tests drive time by hand).
+    pub async fn open_with_clock(cfg: &BuildIndexConfig, clock: Clock) -> Result<Self> {
+        let backends =
+            Backends::new(&cfg.backends).map_err(Error::backend("configure the backends"))?;
+        let db = Db::open(&cfg.database).await?;
+        let metrics = Arc::new(BuildIndexMetrics::new());
+        let http = default_http_client();
+        let replicas = cfg
+            .replicas
+            .iter()
+            .map(|host| BuildIndexClient::with_http(http.clone(), host))
+            .collect();
+        let replicator = Arc::new(Replicator::new(
+            db.clone(),
+            ReplicatorParts {
+                clock: clock.clone(),
+                replicas,
+                advertise: cfg.advertise.clone(),
+                retry: cfg.replication.clone(),
+                metrics: metrics.clone(),
+            },
+        ));
+        let service = TagService::new(
+            db.clone(),
+            ServiceParts {
+                backends,
+                clock,
+                cache_ttl: cfg.tag_cache_ttl,
+                replicator: replicator.clone(),
+                metrics: metrics.clone(),
+            },
+        );
+        Ok(Self {
+            service,
+            replicator,
+            db,
+            metrics,
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    pub fn service(&self) -> &TagService {
+        &self.service
+    }
+
+    pub fn replicator(&self) -> Arc<Replicator> {
+        self.replicator.clone()
+    }
+
+    /// Prometheus text for `GET /metrics`.
+    pub async fn render_metrics(&self) -> String {
+        let queued = self.replicator.queued().await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot count the replication queue");
+            0
+        });
+        self.metrics.render(queued)
+    }
+
+    /// Serving, not shutting down, and the database answers.
+    pub async fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed) && self.db.ping().await
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+}
