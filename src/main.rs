@@ -67,8 +67,8 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Agent(arg) => not_built::<AgentConfig>(&arg, "issue #4/#5"),
         Command::Tracker(arg) => run_tracker(&arg).await,
-        Command::Origin(arg) => not_built::<OriginConfig>(&arg, "issue #3"),
-        Command::BuildIndex(arg) => not_built::<BuildIndexConfig>(&arg, "issue #5"),
+        Command::Origin(arg) => run_origin(&arg).await,
+        Command::BuildIndex(arg) => run_build_index(&arg).await,
         Command::Proxy(arg) => not_built::<ProxyConfig>(&arg, "issue #5"),
         Command::Dev(_) => {
             Err("starling dev: the local cluster is not built yet (issue #6)".into())
@@ -102,6 +102,24 @@ async fn run_tracker(arg: &ConfigArg) -> Result<(), String> {
     starling_tracker::run(cfg, listener, starling_runtime::shutdown_on_signal())
         .await
         .map_err(|e| format!("starling tracker: {e}"))
+}
+
+async fn run_origin(arg: &ConfigArg) -> Result<(), String> {
+    let cfg: OriginConfig = load(arg)?;
+    let listener = bind(OriginConfig::NAME, cfg.listen).await?;
+    tracing::info!(addr = %cfg.listen, "origin listening");
+    starling_origin::run(cfg, listener, starling_runtime::shutdown_on_signal())
+        .await
+        .map_err(|e| format!("starling origin: {e}"))
+}
+
+async fn run_build_index(arg: &ConfigArg) -> Result<(), String> {
+    let cfg: BuildIndexConfig = load(arg)?;
+    let listener = bind(BuildIndexConfig::NAME, cfg.listen).await?;
+    tracing::info!(addr = %cfg.listen, "build-index listening");
+    starling_build_index::run(cfg, listener, starling_runtime::shutdown_on_signal())
+        .await
+        .map_err(|e| format!("starling build-index: {e}"))
 }
 
 /// Checks the configuration, then reports that the component cannot run yet.

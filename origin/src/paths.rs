@@ -1,0 +1,62 @@
+//! The origin's URL paths, built in one place for the server (`Location` headers) and the
+//! client, so the two cannot drift apart.
+//!
+//! A namespace is a repository name such as `team/app`; it travels as one path segment
+//! with its `/` escaped (`team%2Fapp`). The repository grammar allows only lowercase
+//! letters, digits, `.`, `_`, `-` and `/`, so `/` is the only character to escape.
+
+use starling_core::{Digest, RepoName};
+use starling_store::UploadId;
+
+/// Header marking an upload as a copy from another origin: the receiver stores it but
+/// does not copy it on to the other owners again. Its value is the sender's address.
+pub const REPLICATED_FROM: &str = "starling-replicated-from";
+
+/// `team/app` as the path segment `team%2Fapp`.
+pub fn namespace_segment(namespace: &RepoName) -> String {
+    namespace.as_str().replace('/', "%2F")
+}
+
+/// `/namespace/{ns}/blobs/{digest}`: GET, HEAD and monolithic PUT.
+pub fn blob(namespace: &RepoName, digest: &Digest) -> String {
+    format!("/namespace/{}/blobs/{digest}", namespace_segment(namespace))
+}
+
+/// `/namespace/{ns}/blobs/{digest}/uploads`: POST starts a chunked upload.
+pub fn uploads(namespace: &RepoName, digest: &Digest) -> String {
+    format!("{}/uploads", blob(namespace, digest))
+}
+
+/// `/namespace/{ns}/blobs/{digest}/uploads/{uid}`: PATCH a chunk, PUT to commit.
+pub fn upload(namespace: &RepoName, digest: &Digest, id: &UploadId) -> String {
+    format!("{}/uploads/{id}", blob(namespace, digest))
+}
+
+/// `/namespace/{ns}/blobs/{digest}/metainfo`: the blob's `.torrent`.
+pub fn metainfo(namespace: &RepoName, digest: &Digest) -> String {
+    format!("{}/metainfo", blob(namespace, digest))
+}
+
+/// `/namespace/{ns}/blobs/{digest}/prefetch`: warm the cache from the backend.
+pub fn prefetch(namespace: &RepoName, digest: &Digest) -> String {
+    format!("{}/prefetch", blob(namespace, digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_are_one_escaped_segment() {
+        let ns = RepoName::parse("team/app/sub").unwrap();
+        let digest = Digest::of(b"x");
+        assert_eq!(namespace_segment(&ns), "team%2Fapp%2Fsub");
+        assert_eq!(
+            blob(&ns, &digest),
+            format!("/namespace/team%2Fapp%2Fsub/blobs/{digest}")
+        );
+        assert!(metainfo(&ns, &digest).ends_with("/metainfo"));
+        let id = UploadId::generate();
+        assert!(upload(&ns, &digest, &id).ends_with(&format!("/uploads/{id}")));
+    }
+}

@@ -1,0 +1,248 @@
+//! The HTTP server: routes, the request middleware, and the `run` entry points with
+//! their shutdown order.
+//!
+//! Every route is listed in `docs/origin-api.md`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, patch, post};
+use starling_backend::Backends;
+use starling_config::OriginConfig;
+use starling_runtime::spawn_named;
+use starling_store::run_evictor;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, info_span};
+
+use crate::api_error::LoggedError;
+use crate::backends::BackendLookup;
+use crate::error::{Error, Result};
+use crate::handlers::{blobs, metainfo, probes, uploads};
+use crate::state::OriginState;
+use crate::tasks::runner;
+
+/// All origin routes over `state`.
+pub fn router(state: Arc<OriginState>) -> Router {
+    let blob = "/namespace/{ns}/blobs/{digest}";
+    Router::new()
+        .route(blob, get(blobs::get).head(blobs::head).put(uploads::put))
+        .route(&format!("{blob}/uploads"), post(uploads::start))
+        .route(
+            &format!("{blob}/uploads/{{uid}}"),
+            patch(uploads::patch).put(uploads::commit),
+        )
+        .route(&format!("{blob}/metainfo"), get(metainfo::get))
+        .route(&format!("{blob}/prefetch"), post(blobs::prefetch))
+        .route("/health", get(probes::health))
+        .route("/readiness", get(probes::readiness))
+        .route("/metrics", get(probes::metrics))
+        // Bodies are streamed to disk, never buffered, so no size limit applies.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(request_span))
+        .with_state(state)
+}
+
+/// Runs each request in a span and logs server-side failures once.
+async fn request_span(request: Request, next: Next) -> Response {
+    let span = info_span!("request", method = %request.method(), path = %request.uri().path());
+    async move {
+        let started = Instant::now();
+        let response = next.run(request).await;
+        if let Some(LoggedError(message)) = response.extensions().get::<LoggedError>() {
+            error!(status = response.status().as_u16(), took = ?started.elapsed(), error = %message, "request failed");
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// Serves the origin on `listener` until `shutdown` fires, with the backends the
+/// configuration names.
+///
+/// Shutdown order once `shutdown` fires:
+/// 1. readiness turns 503;
+/// 2. the listener stops accepting and in-flight requests run to completion;
+/// 3. the background tasks are cancelled and awaited: the task runner abandons running
+///    write-backs and copies (they stay queued in SQLite and run again on the next
+///    start), the upload reaper and the evictor stop;
+/// 4. the state is dropped: open chunked uploads are deleted, pins released, the queue
+///    closed. Then `run` returns.
+pub async fn run(
+    cfg: OriginConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let backends = Backends::new(&cfg.backends).map_err(Error::BackendConfig)?;
+    run_with_backends(cfg, Arc::new(backends), listener, shutdown).await
+}
+
+/// [`run`] with the namespace-to-backend mapping given by the caller (tests wrap
+/// backends to count or fail requests).
+pub async fn run_with_backends(
+    cfg: OriginConfig,
+    backends: Arc<dyn BackendLookup>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let state = Arc::new(OriginState::open(&cfg, backends).await?);
+    let local = listener.local_addr().map_err(Error::Serve)?;
+    let tasks = shutdown.child_token();
+    let background = start_background(&cfg, &state, &tasks);
+
+    let draining = state.clone();
+    let stop_signal = async move {
+        shutdown.cancelled().await;
+        draining.set_serving(false);
+        info!("origin shutting down");
+    };
+    state.set_serving(true);
+    info!(listen = %local, advertise = %cfg.advertise, "origin serving");
+    let served = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(stop_signal)
+        .await
+        .map_err(Error::Serve);
+
+    state.set_serving(false);
+    tasks.cancel();
+    for handle in background {
+        if let Err(e) = handle.await {
+            error!(error = %e, "background task did not finish cleanly");
+        }
+    }
+    drop(state);
+    info!("origin stopped");
+    served
+}
+
+fn start_background(
+    cfg: &OriginConfig,
+    state: &Arc<OriginState>,
+    token: &CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    let runner = runner::run(
+        state.tasks.clone(),
+        state.worker.clone(),
+        cfg.writeback.workers,
+        token.child_token(),
+    );
+    let evictor = run_evictor(
+        state.store.clone(),
+        cfg.store.eviction_interval,
+        token.child_token(),
+    );
+    vec![
+        spawn_named("task-runner", runner),
+        spawn_named("evictor", async move {
+            evictor.await;
+            Ok::<(), Error>(())
+        }),
+        spawn_named(
+            "upload-reaper",
+            reap_uploads(state.clone(), token.child_token()),
+        ),
+    ]
+}
+
+/// Drops abandoned chunked uploads, checking four times per idle timeout.
+async fn reap_uploads(state: Arc<OriginState>, shutdown: CancellationToken) -> Result<()> {
+    let sessions = state.uploads.sessions();
+    let mut ticks = tokio::time::interval(sessions.idle_timeout() / 4);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            _ = ticks.tick() => {}
+        }
+        sessions.reap(Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, StatusCode};
+    use starling_core::{Digest, RepoName};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::paths;
+
+    async fn state(root: &std::path::Path) -> Arc<OriginState> {
+        let mut cfg = OriginConfig::default();
+        cfg.store.root = root.to_path_buf();
+        cfg.advertise = "127.0.0.1:1".to_owned();
+        cfg.cluster.hosts = vec![cfg.advertise.clone()];
+        let none: Arc<dyn BackendLookup> = Arc::new(|_: &RepoName| None);
+        Arc::new(OriginState::open(&cfg, none).await.unwrap())
+    }
+
+    async fn send(
+        state: &Arc<OriginState>,
+        method: &str,
+        uri: &str,
+        body: &'static [u8],
+    ) -> (StatusCode, Vec<u8>) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from(body))
+            .unwrap();
+        let response = router(state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        (
+            status,
+            to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap()
+                .to_vec(),
+        )
+    }
+
+    #[tokio::test]
+    async fn blobs_round_trip_through_the_router() {
+        let root = tempfile::tempdir().unwrap();
+        let state = state(root.path()).await;
+        let ns = RepoName::parse("a/b").unwrap();
+        let digest = Digest::of(b"hello");
+        let path = paths::blob(&ns, &digest);
+        assert_eq!(
+            send(&state, "PUT", &path, b"hello").await.0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            send(&state, "GET", &path, b"").await,
+            (StatusCode::OK, b"hello".to_vec())
+        );
+        assert_eq!(send(&state, "HEAD", &path, b"").await.0, StatusCode::OK);
+        let (status, body) = send(&state, "GET", &paths::blob(&ns, &Digest::of(b"x")), b"").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(String::from_utf8(body).unwrap().contains("BLOB_UNKNOWN"));
+    }
+
+    #[tokio::test]
+    async fn bad_paths_are_rejected_before_any_work() {
+        let root = tempfile::tempdir().unwrap();
+        let state = state(root.path()).await;
+        let digest = Digest::of(b"x");
+        let (status, body) =
+            send(&state, "GET", &format!("/namespace/A/blobs/{digest}"), b"").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(String::from_utf8(body).unwrap().contains("NAME_INVALID"));
+        let (status, body) = send(&state, "PUT", "/namespace/a/blobs/sha256:00", b"x").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(String::from_utf8(body).unwrap().contains("DIGEST_INVALID"));
+        let upload = format!("/namespace/a/blobs/{digest}/uploads/{}", "f".repeat(32));
+        assert_eq!(
+            send(&state, "PATCH", &upload, b"x").await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert!(state.uploads.sessions().is_empty());
+    }
+}

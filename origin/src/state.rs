@@ -1,0 +1,140 @@
+//! The origin's shared state: its services, built once from the configuration, and the
+//! readiness flag. Handlers reach everything through an `Arc<OriginState>`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use starling_config::OriginConfig;
+use starling_store::{Store, StoreOptions};
+
+use crate::backends::BackendLookup;
+use crate::blobs::BlobService;
+use crate::client::default_http;
+use crate::error::{Error, Result};
+use crate::metainfo::MetainfoService;
+use crate::metrics::OriginMetrics;
+use crate::ring::OriginRing;
+use crate::sessions::Sessions;
+use crate::tasks::work::Worker;
+use crate::tasks::{Distribution, RetryPolicy, Tasks};
+use crate::uploads::UploadService;
+
+/// How long a chunked upload may sit idle before it is dropped.
+pub const UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Everything the handlers and background tasks share.
+pub struct OriginState {
+    pub store: Store,
+    pub blobs: Arc<BlobService>,
+    pub uploads: UploadService,
+    pub metainfo: MetainfoService,
+    pub tasks: Arc<Tasks>,
+    pub worker: Arc<Worker>,
+    pub metrics: Arc<OriginMetrics>,
+    pub advertise: String,
+    ready: AtomicBool,
+}
+
+impl OriginState {
+    /// Opens the store and the task queue (pinning the blobs of pending tasks) and
+    /// wires the services together. Starts nothing.
+    pub async fn open(cfg: &OriginConfig, backends: Arc<dyn BackendLookup>) -> Result<Self> {
+        let policy = cfg
+            .piece_lengths
+            .policy()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let store = Store::open_root(store_options(cfg))
+            .await
+            .map_err(Error::store("open the store"))?;
+        let metrics = Arc::new(OriginMetrics::new());
+        let retry = RetryPolicy::from_config(&cfg.writeback);
+        let tasks = Arc::new(
+            Tasks::open(
+                cfg.writeback_database(),
+                store.clone(),
+                metrics.clone(),
+                retry,
+            )
+            .await?,
+        );
+        let ring = OriginRing::from_config(&cfg.cluster);
+        let distribution = Arc::new(Distribution::new(
+            tasks.clone(),
+            ring,
+            cfg.advertise.clone(),
+            backends.clone(),
+        ));
+        let blobs = Arc::new(BlobService::new(
+            store.clone(),
+            backends.clone(),
+            metrics.clone(),
+        ));
+        let uploads = UploadService::new(
+            store.clone(),
+            Sessions::new(UPLOAD_IDLE_TIMEOUT),
+            distribution,
+            metrics.clone(),
+        );
+        let metainfo =
+            MetainfoService::new(metainfo_dir(cfg), policy, blobs.clone(), metrics.clone());
+        let worker = Arc::new(Worker {
+            store: store.clone(),
+            backends,
+            http: default_http(),
+            advertise: cfg.advertise.clone(),
+            metrics: metrics.clone(),
+        });
+        Ok(Self {
+            store,
+            blobs,
+            uploads,
+            metainfo,
+            tasks,
+            worker,
+            metrics,
+            advertise: cfg.advertise.clone(),
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// True between the start of serving and the shutdown request.
+    pub fn is_serving(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    pub fn set_serving(&self, serving: bool) {
+        self.ready.store(serving, Ordering::Relaxed);
+    }
+
+    /// Whether the store accepts writes: a probe file is created, written, synced and
+    /// removed in the store root.
+    pub async fn store_writable(&self) -> bool {
+        let probe = self.store.options().root.join(".readiness-probe");
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let written = std::fs::File::create(&probe)
+                .and_then(|mut f| f.write_all(b"ok").and_then(|()| f.sync_all()));
+            let removed = std::fs::remove_file(&probe);
+            written.and(removed).is_ok()
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+/// The store's options from the `store` config section.
+pub fn store_options(cfg: &OriginConfig) -> StoreOptions {
+    StoreOptions {
+        root: cfg.store.root.clone(),
+        idle_ttl: cfg.store.idle_ttl,
+        high_watermark: cfg.store.high_watermark.as_u64(),
+        low_watermark: cfg.store.low_watermark.as_u64(),
+    }
+}
+
+/// Where metainfo files are kept: `<store root>/metainfo`.
+pub fn metainfo_dir(cfg: &OriginConfig) -> PathBuf {
+    cfg.store.root.join("metainfo")
+}

@@ -1,0 +1,44 @@
+//! Shared test support for Starling's crates: real servers on loopback, test data and
+//! polling waits. Used only as a dev-dependency.
+//!
+//! - [`wait_until`]: poll a condition with a deadline instead of sleeping blindly;
+//! - [`BlobFixture`]: deterministic incompressible blobs with their digest;
+//! - [`ServerProcess`] and [`MotoServer`]: external servers (moto_server) on a random
+//!   high port, retried on another port if one is taken, restartable on the same port;
+//! - [`OriginFixture`]: an origin served by `starling_origin::run` on a listener bound
+//!   to `127.0.0.1:0`;
+//! - [`CountingBackend`]: a backend wrapper that counts requests and can hold or fail them.
+
+mod backend;
+mod blob;
+mod moto;
+mod origin;
+mod process;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+pub use backend::CountingBackend;
+pub use blob::{BlobFixture, pseudo_random};
+pub use moto::MotoServer;
+pub use origin::{OriginFixture, loopback_listener, origin_config};
+pub use process::{ServerProcess, random_port, require_program, run_command};
+
+/// How often [`wait_until`] re-checks its condition.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Polls `condition` until it holds, failing the test after `timeout` with `what`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !condition().await {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
