@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use starling_tracker::{AnnounceSettings, StoreLimits, TrackerState};
+use starling_config::tracker::TrackerConfig;
+use starling_tracker::{AnnounceSettings, MetainfoSettings, StoreLimits, TrackerState};
 
 const TORRENTS: u32 = 10_000;
 const PEERS_PER_TORRENT: u32 = 50;
@@ -55,13 +56,16 @@ fn report(phase: &str, count: usize, took: Duration) {
 }
 
 fn main() {
-    let state = TrackerState::new(AnnounceSettings {
+    let settings = AnnounceSettings {
         interval: Duration::from_secs(30),
         min_interval: Duration::from_secs(15),
         peer_ttl: Duration::from_secs(3600),
         announce_limit: 50,
         store_limits: StoreLimits::default(),
-    });
+    };
+    // The announce path never touches the metainfo lookup: an empty origin ring will do.
+    let metainfo = MetainfoSettings::from_config(&TrackerConfig::default());
+    let state = TrackerState::new(settings, metainfo);
 
     let started = Instant::now();
     let mut filled = 0;

@@ -3,11 +3,19 @@
 //! Announce errors are shown to BitTorrent clients verbatim as the bencoded
 //! `failure reason`, so their messages are short, stable and name the parameter
 //! ("missing info_hash", "info_hash must be 20 bytes", "invalid port: ...").
+//!
+//! Metainfo errors are shared by every caller of one single-flight fetch, so the type is
+//! `Clone` (non-`Clone` sources are held in an `Arc`); `crate::api_error` maps them to
+//! registry error bodies.
 
+use std::sync::Arc;
+
+use starling_core::Digest;
+use starling_origin::ClientError;
 use thiserror::Error;
 
 /// Everything that can go wrong in the tracker.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum Error {
     /// A required announce parameter is absent.
     #[error("missing {name}")]
@@ -32,9 +40,35 @@ pub enum Error {
     #[error("encoding the announce response: {0}")]
     Encode(String),
 
+    /// No origin owning the digest holds the blob, and neither does its backend.
+    #[error("blob {digest} is unknown to its origins")]
+    BlobUnknown { digest: Digest },
+
+    /// The origins owning the digest are unreachable or failed to answer.
+    #[error("origins could not serve the metainfo of {digest}: {source}")]
+    OriginUnavailable {
+        digest: Digest,
+        source: Arc<ClientError>,
+    },
+
+    /// An origin answered with the torrent of another blob (named `found`).
+    #[error("origin sent metainfo named {found:?} for {digest}")]
+    WrongMetainfo { digest: Digest, found: String },
+
+    /// A shared metainfo fetch ended without a result (its task panicked).
+    #[error("the metainfo fetch of {digest} ended without a result")]
+    FetchAbandoned { digest: Digest },
+
     /// The HTTP server failed while accepting or serving connections.
     #[error("serving HTTP: {0}")]
-    Serve(#[source] std::io::Error),
+    Serve(#[source] Arc<std::io::Error>),
+}
+
+impl Error {
+    /// `Error::Serve` from an I/O error.
+    pub fn serve(error: std::io::Error) -> Self {
+        Self::Serve(Arc::new(error))
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

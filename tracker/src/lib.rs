@@ -1,27 +1,41 @@
 //! The Starling tracker: a BitTorrent HTTP tracker (BEP 3, BEP 23 compact peers) that
-//! keeps its peer store in memory and rebuilds it from announces.
+//! keeps its peer store in memory and rebuilds it from announces, and serves each
+//! blob's `.torrent`, fetched from the origins and cached.
 //!
 //! Layout, top-down: [`server`] (routes, `run`, shutdown order) -> [`handlers`] (thin
 //! HTTP wrappers) -> [`state`] (the announce service: parse, store, hand out, encode)
 //! -> [`request`] / [`query`] (pure parsing), [`store`] (sharded peer store),
 //! [`handout`] (pure ordering), [`response`] (bencoding), plus [`metrics`], the
 //! [`sweep`] maintenance loop (started through `starling_runtime::spawn_named`).
+//!
+//! Metainfo: [`metainfo`] (the lookup service) over [`cache`] (expiring, bounded),
+//! [`single_flight`] (one origin request per key) and [`ring`] (which tracker owns an
+//! info hash; agents reuse it); [`api_error`] renders its failures as registry errors.
+//!
+//! Every route is documented in `docs/tracker-api.md`.
 
+pub mod api_error;
+pub mod cache;
 pub mod error;
 pub mod handlers;
 pub mod handout;
 pub mod locality;
+pub mod metainfo;
 pub mod metrics;
 pub mod query;
 pub mod request;
 pub mod response;
+pub mod ring;
 pub mod server;
+pub mod single_flight;
 pub mod state;
 pub mod store;
 pub mod sweep;
 
 pub use error::{Error, Result};
+pub use metainfo::{MetainfoService, MetainfoSettings};
 pub use request::{AnnounceRequest, Event};
+pub use ring::TrackerRing;
 pub use server::{router, run};
 pub use state::{AnnounceSettings, TrackerState};
 pub use store::{PeerStore, StoreLimits};

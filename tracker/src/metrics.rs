@@ -8,7 +8,11 @@
 //! Metrics: `starling_tracker_announces_total{event}`,
 //! `starling_tracker_announce_failures_total`, `starling_tracker_peers`,
 //! `starling_tracker_torrents` and the histogram
-//! `starling_tracker_announce_duration_seconds`.
+//! `starling_tracker_announce_duration_seconds`; for metainfo lookups
+//! ([`MetainfoMetrics`]) `starling_tracker_metainfo_requests_total`,
+//! `starling_tracker_metainfo_cache_hits_total` and the histogram
+//! `starling_tracker_metainfo_fetch_duration_seconds` (one sample per origin fetch,
+//! failed ones included, so its `_count` is the number of origin requests).
 
 use std::time::Duration;
 
@@ -22,6 +26,9 @@ const FAILURES: &str = "starling_tracker_announce_failures_total";
 const PEERS: &str = "starling_tracker_peers";
 const TORRENTS: &str = "starling_tracker_torrents";
 const DURATION: &str = "starling_tracker_announce_duration_seconds";
+const METAINFO_REQUESTS: &str = "starling_tracker_metainfo_requests_total";
+const METAINFO_HITS: &str = "starling_tracker_metainfo_cache_hits_total";
+const METAINFO_FETCH: &str = "starling_tracker_metainfo_fetch_duration_seconds";
 
 /// The metric handles and the renderer of one tracker.
 pub struct TrackerMetrics {
@@ -32,12 +39,51 @@ pub struct TrackerMetrics {
     peers: Gauge,
     torrents: Gauge,
     duration: Histogram,
+    metainfo: MetainfoMetrics,
+}
+
+/// The metainfo lookup's handles; cheap to clone into a fetch task.
+#[derive(Clone)]
+pub struct MetainfoMetrics {
+    requests: Counter,
+    cache_hits: Counter,
+    fetch_duration: Histogram,
+}
+
+impl MetainfoMetrics {
+    /// Describes and creates the handles; call inside [`MetricsRegistry::register`].
+    fn register() -> Self {
+        metrics::describe_counter!(METAINFO_REQUESTS, "Metainfo requests with a valid path.");
+        metrics::describe_counter!(METAINFO_HITS, "Metainfo requests answered from the cache.");
+        metrics::describe_histogram!(
+            METAINFO_FETCH,
+            Unit::Seconds,
+            "Time to fetch one torrent from the origins, failures included."
+        );
+        Self {
+            requests: metrics::counter!(METAINFO_REQUESTS),
+            cache_hits: metrics::counter!(METAINFO_HITS),
+            fetch_duration: metrics::histogram!(METAINFO_FETCH),
+        }
+    }
+
+    pub fn requested(&self) {
+        self.requests.increment(1);
+    }
+
+    pub fn cache_hit(&self) {
+        self.cache_hits.increment(1);
+    }
+
+    pub fn fetched(&self, took: Duration) {
+        self.fetch_duration.record(took.as_secs_f64());
+    }
 }
 
 impl TrackerMetrics {
     pub fn new() -> Self {
         let registry = MetricsRegistry::new();
-        let (announces, failures, peers, torrents, duration) = registry.register(|| {
+        let (announces, failures, peers, torrents, duration, metainfo) = registry.register(|| {
             metrics::describe_counter!(ANNOUNCES, "Announces handled, by event.");
             metrics::describe_counter!(FAILURES, "Announces answered with a failure reason.");
             metrics::describe_gauge!(PEERS, "Peers held in the store (live or not yet swept).");
@@ -49,6 +95,7 @@ impl TrackerMetrics {
                 metrics::gauge!(PEERS),
                 metrics::gauge!(TORRENTS),
                 metrics::histogram!(DURATION),
+                MetainfoMetrics::register(),
             )
         });
         Self {
@@ -58,7 +105,13 @@ impl TrackerMetrics {
             peers,
             torrents,
             duration,
+            metainfo,
         }
+    }
+
+    /// The handles of the metainfo lookup.
+    pub fn metainfo(&self) -> &MetainfoMetrics {
+        &self.metainfo
     }
 
     pub fn announced(&self, event: Event, took: Duration) {
@@ -107,6 +160,10 @@ mod tests {
         a.announced(Event::Started, Duration::from_micros(3));
         a.failed(Duration::from_micros(1));
         b.announced(Event::Stopped, Duration::from_micros(3));
+        a.metainfo().requested();
+        a.metainfo().requested();
+        a.metainfo().cache_hit();
+        a.metainfo().fetched(Duration::from_millis(4));
 
         let text = a.render(7, 2);
         assert!(
@@ -125,6 +182,18 @@ mod tests {
         );
         assert!(
             text.contains("starling_tracker_announce_duration_seconds_count 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("starling_tracker_metainfo_requests_total 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("starling_tracker_metainfo_cache_hits_total 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("starling_tracker_metainfo_fetch_duration_seconds_count 1"),
             "{text}"
         );
         assert!(

@@ -1,8 +1,6 @@
 //! The HTTP server: routes and the `run` entry point with its shutdown order.
 //!
-//! Shutdown order once `shutdown` fires: readiness turns 503; axum stops accepting and
-//! lets in-flight requests finish; then the background tasks (which watch a child of
-//! the same token, also cancelled if serving fails) are awaited; then `run` returns.
+//! Every route is documented in `docs/tracker-api.md`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::handlers::{announce, probes};
+use crate::handlers::{announce, metainfo, probes};
 use crate::state::TrackerState;
 use crate::sweep::maintenance_loop;
 use starling_runtime::spawn_named;
@@ -24,6 +22,10 @@ use starling_runtime::spawn_named;
 pub fn router(state: Arc<TrackerState>) -> Router {
     Router::new()
         .route("/announce", get(announce::announce))
+        .route(
+            "/namespace/{ns}/blobs/{digest}/metainfo",
+            get(metainfo::get),
+        )
         .route("/health", get(probes::health))
         .route("/readiness", get(probes::readiness))
         .route("/metrics", get(probes::metrics))
@@ -31,18 +33,35 @@ pub fn router(state: Arc<TrackerState>) -> Router {
 }
 
 /// Serves the tracker on `listener` until `shutdown` fires.
+///
+/// Background tasks: the maintenance loop (peer sweep, metrics upkeep) and the origin
+/// cluster's `/health` probes. Both watch a child of `shutdown`, so serving failing
+/// stops them too.
+///
+/// Shutdown order once `shutdown` fires:
+/// 1. readiness turns 503;
+/// 2. the listener stops accepting and in-flight requests (announces, metainfo lookups
+///    waiting on an origin) run to completion;
+/// 3. the background tasks are cancelled and awaited: the maintenance loop, then the
+///    origin health checks;
+/// 4. `run` returns. A metainfo fetch whose callers all left still runs in its own task
+///    until the origin answers; it only fills a cache that is dropped with the state.
 pub async fn run(
     cfg: TrackerConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
     let state = Arc::new(TrackerState::from_config(&cfg));
-    let local = listener.local_addr().map_err(Error::Serve)?;
+    let local = listener.local_addr().map_err(Error::serve)?;
     let tasks = shutdown.child_token();
     let maintenance = spawn_named(
         "maintenance",
         maintenance_loop(state.clone(), tasks.clone()),
     );
+    let health_checks = state
+        .metainfo()
+        .origins()
+        .start_health_checks(tasks.clone());
 
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let draining = state.clone();
@@ -56,12 +75,17 @@ pub async fn run(
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(stop_signal)
         .await
-        .map_err(Error::Serve);
+        .map_err(Error::serve);
 
     state.set_ready(false);
     tasks.cancel();
-    if let Err(error) = maintenance.await {
-        tracing::error!(%error, "maintenance task did not finish cleanly");
+    for (name, task) in [
+        ("maintenance", maintenance),
+        ("origin health checks", health_checks),
+    ] {
+        if let Err(error) = task.await {
+            tracing::error!(%error, task = name, "background task did not finish cleanly");
+        }
     }
     tracing::info!("tracker stopped");
     served
@@ -135,5 +159,40 @@ mod tests {
         let (status, body) = get(app(state), "/announce?info_hash=abc").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, b"d14:failure reason26:info_hash must be 20 bytese");
+    }
+
+    #[tokio::test]
+    async fn metainfo_errors_are_registry_bodies() {
+        // No origins at all: every lookup that gets past parsing finds no owner.
+        let state = Arc::new(TrackerState::from_config(&TrackerConfig::default()));
+        let digest = starling_core::Digest::of(b"x");
+        let cases = [
+            (
+                format!("/namespace/team%2Fapp/blobs/{digest}/metainfo"),
+                503,
+                "UNAVAILABLE",
+            ),
+            (
+                format!("/namespace/-team/blobs/{digest}/metainfo"),
+                400,
+                "NAME_INVALID",
+            ),
+            (
+                "/namespace/team/blobs/md5:00/metainfo".to_owned(),
+                400,
+                "DIGEST_INVALID",
+            ),
+        ];
+        for (uri, status, code) in cases {
+            let (got, body) = get(app(state.clone()), &uri).await;
+            assert_eq!(got.as_u16(), status, "{uri}");
+            let error = starling_core::registry::RegistryError::from_json_body(&body).unwrap();
+            assert_eq!(error.code.as_str(), code, "{uri}");
+        }
+        let text = state.render_metrics();
+        assert!(
+            text.contains("starling_tracker_metainfo_requests_total 1"),
+            "{text}"
+        );
     }
 }

@@ -1,4 +1,5 @@
 //! The tracker's shared state and the announce service: parse, store, hand out, encode.
+//! It also holds the metainfo lookup ([`MetainfoService`]), built from the same config.
 //!
 //! [`TrackerState::announce`] is the whole announce path behind `GET /announce`, kept
 //! free of HTTP types so the benchmark and unit tests drive exactly what the handler
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use starling_config::tracker::TrackerConfig;
 
 use crate::error::{Error, Result};
+use crate::metainfo::{MetainfoService, MetainfoSettings};
 use crate::metrics::TrackerMetrics;
 use crate::request::{AnnounceRequest, Event};
 use crate::response::{AnnounceResponse, encode_failure};
@@ -47,22 +49,28 @@ impl AnnounceSettings {
 pub struct TrackerState {
     settings: AnnounceSettings,
     store: PeerStore,
+    metainfo: MetainfoService,
     metrics: TrackerMetrics,
     ready: AtomicBool,
 }
 
 impl TrackerState {
-    pub fn new(settings: AnnounceSettings) -> Self {
+    pub fn new(settings: AnnounceSettings, metainfo: MetainfoSettings) -> Self {
+        let metrics = TrackerMetrics::new();
         Self {
             store: PeerStore::new(settings.peer_ttl, settings.store_limits),
+            metainfo: MetainfoService::new(metainfo, metrics.metainfo().clone()),
             settings,
-            metrics: TrackerMetrics::new(),
+            metrics,
             ready: AtomicBool::new(false),
         }
     }
 
     pub fn from_config(cfg: &TrackerConfig) -> Self {
-        Self::new(AnnounceSettings::from_config(cfg))
+        Self::new(
+            AnnounceSettings::from_config(cfg),
+            MetainfoSettings::from_config(cfg),
+        )
     }
 
     /// Handles one announce whose raw query arrived from `remote`; returns the body.
@@ -115,6 +123,10 @@ impl TrackerState {
 
     pub fn store(&self) -> &PeerStore {
         &self.store
+    }
+
+    pub fn metainfo(&self) -> &MetainfoService {
+        &self.metainfo
     }
 
     pub fn metrics(&self) -> &TrackerMetrics {

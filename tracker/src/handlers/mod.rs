@@ -1,4 +1,5 @@
 //! HTTP handlers: thin extract-call-respond wrappers around [`crate::state::TrackerState`].
 
 pub mod announce;
+pub mod metainfo;
 pub mod probes;

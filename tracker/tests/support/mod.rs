@@ -1,8 +1,11 @@
 //! Test support: a tracker on a real loopback socket, announce URLs, response decoding,
-//! a raw HTTP/1.1 client and `wait_until`.
+//! a raw HTTP/1.1 client, `wait_until`, and an [`origin_proxy`] that counts and holds
+//! the requests a tracker sends to an origin.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
+
+pub mod origin_proxy;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -30,6 +33,11 @@ impl TestTracker {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
+        Self::start_on(listener, cfg)
+    }
+
+    /// Serves `cfg` on an already bound listener (whose address the config may name).
+    pub fn start_on(listener: TcpListener, cfg: TrackerConfig) -> Self {
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(starling_tracker::run(cfg, listener, shutdown.clone()));

@@ -1,0 +1,168 @@
+//! The metainfo lookup behind `GET /namespace/{ns}/blobs/{digest}/metainfo`: fetch the
+//! blob's `.torrent` from the origins that own the digest, point its `announce` at the
+//! tracker that owns its info hash, cache the result.
+//!
+//! - Cache: per digest, for `metainfo_cache_ttl`, bounded in entries and bytes. The
+//!   torrent depends only on the blob's content, so one entry serves every namespace.
+//!   Failures are not cached: a blob unknown now may be pushed a second later.
+//! - Single-flight per (namespace, digest): concurrent misses cause one origin request.
+//!   The namespace is part of the key because it picks the origin's storage backend, so
+//!   a caller never receives a "not found" that another namespace's backend produced.
+//! - The torrent must name the requested digest; another blob's torrent is refused.
+//!   Setting `announce` keeps the info bytes, so the info hash is the origin's.
+//!
+//! Lock order: the single-flight map lock, then the cache lock (the cache is checked
+//! under the map lock); the fetch task takes the cache lock alone, then the map lock
+//! alone. Neither is held across an await.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use starling_config::ClusterConfig;
+use starling_config::tracker::TrackerConfig;
+use starling_core::{Digest, RepoName};
+use starling_origin::{ClientError, OriginCluster};
+use tracing::{debug, info, warn};
+
+use crate::cache::{CacheLimits, TtlCache};
+use crate::error::{Error, Result};
+use crate::metrics::MetainfoMetrics;
+use crate::ring::TrackerRing;
+use crate::single_flight::SingleFlight;
+
+/// Most torrents cached.
+pub const CACHE_ENTRIES: usize = 10_000;
+
+/// Most torrent bytes cached: at 20 bytes per piece, 64 MiB holds thousands of
+/// typical torrents without letting a few huge ones grow the process.
+pub const CACHE_BYTES: usize = 64 << 20;
+
+/// How the metainfo lookup is set up, derived from [`TrackerConfig`].
+#[derive(Debug, Clone)]
+pub struct MetainfoSettings {
+    /// The origin ring asked for torrents.
+    pub origins: ClusterConfig,
+    /// The tracker ring that decides each torrent's announce URL.
+    pub trackers: TrackerRing,
+    pub cache: CacheLimits,
+}
+
+impl MetainfoSettings {
+    pub fn from_config(cfg: &TrackerConfig) -> Self {
+        Self {
+            origins: cfg.origins.clone(),
+            trackers: TrackerRing::from_config(cfg),
+            cache: CacheLimits {
+                ttl: cfg.metainfo_cache_ttl,
+                max_entries: CACHE_ENTRIES,
+                max_weight: CACHE_BYTES,
+            },
+        }
+    }
+}
+
+type Cache = TtlCache<Digest, Bytes>;
+
+/// Fetches, rewrites and caches torrents.
+pub struct MetainfoService {
+    origins: OriginCluster,
+    trackers: Arc<TrackerRing>,
+    cache: Arc<Cache>,
+    flights: SingleFlight<(RepoName, Digest), Result<Bytes>>,
+    metrics: MetainfoMetrics,
+}
+
+impl MetainfoService {
+    pub fn new(settings: MetainfoSettings, metrics: MetainfoMetrics) -> Self {
+        Self {
+            origins: OriginCluster::new(&settings.origins),
+            trackers: Arc::new(settings.trackers),
+            cache: Arc::new(TtlCache::new(settings.cache, Bytes::len)),
+            flights: SingleFlight::new(),
+            metrics,
+        }
+    }
+
+    /// The origin cluster client (its health checks are started by `run`).
+    pub fn origins(&self) -> &OriginCluster {
+        &self.origins
+    }
+
+    pub fn trackers(&self) -> &TrackerRing {
+        &self.trackers
+    }
+
+    /// The bencoded `.torrent` of `digest`, announcing to its owning tracker.
+    pub async fn torrent(&self, namespace: &RepoName, digest: &Digest) -> Result<Bytes> {
+        self.metrics.requested();
+        let settled = || {
+            let hit = self.cache.get(digest, Instant::now())?;
+            self.metrics.cache_hit();
+            Some(Ok(hit))
+        };
+        let fetch = || Fetch {
+            origins: self.origins.clone(),
+            trackers: self.trackers.clone(),
+            cache: self.cache.clone(),
+            metrics: self.metrics.clone(),
+            namespace: namespace.clone(),
+            digest: *digest,
+        };
+        let key = (namespace.clone(), *digest);
+        self.flights
+            .run("metainfo-fetch", key, settled, || fetch().run())
+            .await
+            .unwrap_or(Err(Error::FetchAbandoned { digest: *digest }))
+    }
+}
+
+/// One origin fetch, owned by its single-flight task.
+struct Fetch {
+    origins: OriginCluster,
+    trackers: Arc<TrackerRing>,
+    cache: Arc<Cache>,
+    metrics: MetainfoMetrics,
+    namespace: RepoName,
+    digest: Digest,
+}
+
+impl Fetch {
+    /// Fetches and rewrites the torrent; caches it before returning (the single-flight
+    /// invariant relies on that order).
+    async fn run(self) -> Result<Bytes> {
+        let digest = self.digest;
+        let started = Instant::now();
+        let fetched = self.origins.metainfo(&self.namespace, &digest).await;
+        let took = started.elapsed();
+        self.metrics.fetched(took);
+        let metainfo = fetched.map_err(|e| self.failed(e, took))?;
+        let named = metainfo.digest().ok();
+        if named != Some(digest) {
+            let found = metainfo.info().name().chars().take(80).collect();
+            let error = Error::WrongMetainfo { digest, found };
+            warn!(%error, "origin metainfo refused");
+            return Err(error);
+        }
+        let info_hash = metainfo.info_hash();
+        let announce = self.trackers.announce_url(&info_hash);
+        info!(%digest, %info_hash, %announce, ?took, "metainfo fetched from the origins");
+        let bytes = Bytes::from(metainfo.with_announce(announce).to_bytes());
+        self.cache.insert(digest, bytes.clone(), Instant::now());
+        Ok(bytes)
+    }
+
+    fn failed(&self, error: ClientError, took: Duration) -> Error {
+        let digest = self.digest;
+        if error.is_not_found() {
+            debug!(%digest, ?took, "blob unknown to its origins");
+            return Error::BlobUnknown { digest };
+        }
+        let error = Error::OriginUnavailable {
+            digest,
+            source: Arc::new(error),
+        };
+        warn!(%error, ?took, "metainfo fetch failed");
+        error
+    }
+}
