@@ -1,61 +1,45 @@
-//! The HTTP error response: the registry spec's `{"errors":[{code,message,detail}]}`
-//! body from `starling_core::registry`, with the status of its code.
+//! The build-index's mapping from its [`Error`] to the shared HTTP error response,
+//! [`starling_runtime::ApiError`] (the registry spec's `{"errors":[{code,message,detail}]}`
+//! body from `starling_core::registry`, with the status of its code), plus the named
+//! errors its handlers answer.
 //!
-//! Handlers return `Result<_, ApiError>`; every [`Error`] converts with `From`, choosing
-//! the code by the variant: bad client input is 4xx with the code naming the bad part,
-//! a failing tag backend is `UNAVAILABLE` (503), anything else `UNKNOWN` (500). Server
-//! failures are not logged here but once by the request middleware in [`crate::server`],
-//! from the [`LoggedError`] extension this response carries.
+//! Every [`Error`] converts with `From`, choosing the code by the variant: bad client
+//! input is 4xx with the code naming the bad part, a failing tag backend is `UNAVAILABLE`
+//! (503), anything else `UNKNOWN` (500). Server failures are logged once by the request
+//! middleware, `starling_runtime::trace_requests`.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use starling_core::registry::{ErrorCode, RegistryError};
+use starling_core::registry::ErrorCode;
 use starling_core::{RepoName, Tag};
+use starling_runtime::ApiError;
 
 use crate::error::Error;
 
-/// One error response.
-#[derive(Debug)]
-pub struct ApiError(pub RegistryError);
+/// `MANIFEST_UNKNOWN` (404): the tag is not known, as a registry says it.
+pub fn tag_unknown(repo: &RepoName, tag: &Tag) -> ApiError {
+    ApiError::new(ErrorCode::ManifestUnknown, "tag unknown")
+        .with_detail(json!({"name": repo, "tag": tag}))
+}
 
-/// The message of a 5xx response, for the request middleware to log.
-#[derive(Debug, Clone)]
-pub struct LoggedError(pub String);
+/// `NAME_UNKNOWN` (404): the repository has no tags.
+pub fn name_unknown(repo: &RepoName) -> ApiError {
+    ApiError::from_code(ErrorCode::NameUnknown).with_detail(json!({"name": repo}))
+}
 
-impl ApiError {
-    /// `MANIFEST_UNKNOWN` (404): the tag is not known, as a registry says it.
-    pub fn tag_unknown(repo: &RepoName, tag: &Tag) -> Self {
-        Self(
-            RegistryError::new(ErrorCode::ManifestUnknown, "tag unknown")
-                .with_detail(json!({"name": repo, "tag": tag})),
-        )
-    }
-
-    /// `NAME_UNKNOWN` (404): the repository has no tags.
-    pub fn name_unknown(repo: &RepoName) -> Self {
-        Self(RegistryError::from_code(ErrorCode::NameUnknown).with_detail(json!({"name": repo})))
-    }
-
-    /// `NAME_UNKNOWN` (404) for a path that is no build-index route, e.g. a repository
-    /// name whose `/` was not escaped.
-    pub fn no_route(path: &str) -> Self {
-        Self(
-            RegistryError::new(ErrorCode::NameUnknown, "no such build-index endpoint").with_detail(
-                format!(
-                    "{path}: see docs/build-index-api.md; repository names go in one path \
-                     segment with '/' escaped as %2F"
-                ),
-            ),
-        )
-    }
+/// `NAME_UNKNOWN` (404) for a path that is no build-index route, e.g. a repository
+/// name whose `/` was not escaped.
+pub fn no_route(path: &str) -> ApiError {
+    ApiError::new(ErrorCode::NameUnknown, "no such build-index endpoint").with_detail(format!(
+        "{path}: see docs/build-index-api.md; repository names go in one path \
+         segment with '/' escaped as %2F"
+    ))
 }
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         let detail = error.to_string();
         let code = match &error {
-            Error::Invalid(core) => return Self(RegistryError::from(core)),
+            Error::Invalid(core) => return ApiError::from(core),
             Error::InvalidPage { .. } => ErrorCode::PaginationNumberInvalid,
             Error::InvalidHeader { .. } => ErrorCode::TagInvalid,
             Error::Backend { .. }
@@ -69,43 +53,16 @@ impl From<Error> for ApiError {
             | Error::NoHosts
             | Error::Serve(_) => ErrorCode::Unknown,
         };
-        Self(RegistryError::from_code(code).with_detail(detail))
-    }
-}
-
-impl From<starling_core::Error> for ApiError {
-    fn from(error: starling_core::Error) -> Self {
-        Self(RegistryError::from(&error))
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            self.0.to_json_body(),
-        )
-            .into_response();
-        if status.is_server_error() {
-            let logged = match &self.0.detail {
-                Some(detail) => format!("{}: {detail}", self.0),
-                None => self.0.to_string(),
-            };
-            response.extensions_mut().insert(LoggedError(logged));
-        }
-        response
+        ApiError::from_code(code).with_detail(detail)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use axum::body::to_bytes;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use starling_runtime::LoggedError;
 
     use super::*;
 
@@ -137,7 +94,7 @@ mod tests {
     async fn unknown_tags_and_server_failures() {
         let repo = RepoName::parse("team/app").unwrap();
         let tag = Tag::parse("v1").unwrap();
-        let (status, json, _) = render(ApiError::tag_unknown(&repo, &tag)).await;
+        let (status, json, _) = render(tag_unknown(&repo, &tag)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(json["errors"][0]["code"], "MANIFEST_UNKNOWN");
         assert_eq!(json["errors"][0]["detail"]["name"], "team/app");

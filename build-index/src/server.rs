@@ -1,5 +1,5 @@
-//! The HTTP server: routes, request logging and the `run` entry point with its shutdown
-//! order.
+//! The HTTP server: routes, request logging (`starling_runtime::trace_requests`) and the
+//! `run` entry point with its shutdown order.
 //!
 //! Shutdown order once `shutdown` fires: readiness turns 503; axum stops accepting and
 //! lets in-flight requests finish (a client put in flight completes its forwards or
@@ -12,16 +12,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::middleware;
 use axum::routing::get;
 use starling_config::BuildIndexConfig;
-use starling_runtime::spawn_named;
+use starling_runtime::{ApiError, spawn_named, trace_requests};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
-use crate::api_error::{ApiError, LoggedError};
+use crate::api_error;
 use crate::error::{Error, Result};
 use crate::handlers::{probes, repositories, tags};
 use crate::replication::retry_loop;
@@ -41,27 +39,12 @@ pub fn router(state: Arc<BuildIndexState>) -> Router {
         .route("/metrics", get(probes::metrics))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(log_requests))
+        .layer(middleware::from_fn(trace_requests))
         .with_state(state)
 }
 
 async fn no_route(request: Request) -> ApiError {
-    ApiError::no_route(request.uri().path())
-}
-
-/// A span per request; a 5xx is logged once here, from the error the response carries.
-async fn log_requests(request: Request, next: Next) -> Response {
-    let span =
-        tracing::debug_span!("request", method = %request.method(), path = %request.uri().path());
-    async move {
-        let response = next.run(request).await;
-        if let Some(LoggedError(message)) = response.extensions().get::<LoggedError>() {
-            tracing::error!(status = response.status().as_u16(), error = %message, "request failed");
-        }
-        response
-    }
-    .instrument(span)
-    .await
+    api_error::no_route(request.uri().path())
 }
 
 /// Serves the build-index on `listener` until `shutdown` fires.

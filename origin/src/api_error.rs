@@ -1,173 +1,79 @@
-//! The HTTP error response: the registry spec's `{"errors":[{code,message,detail}]}` body.
+//! The origin's mapping from its [`Error`] to the shared HTTP error response,
+//! [`starling_runtime::ApiError`] (the registry spec's `{"errors":[{code,message,detail}]}`
+//! body).
 //!
 //! Handlers return `Result<_, ApiError>`; every [`Error`] converts with `From`, choosing
-//! the status and registry code by the variant. Server-side failures (5xx) are not
-//! logged here but by the request middleware in [`crate::server`], once, from the
-//! [`LoggedError`] extension this response carries.
+//! the registry code by the variant, with the error's text as the detail. A failing
+//! storage backend answers 502 `UNAVAILABLE` (the code's own status is 503) because the
+//! origin is a gateway to the backend there. Server-side failures (5xx) are logged once by
+//! the request middleware, `starling_runtime::trace_requests`.
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use starling_core::registry::ErrorCode;
+use starling_runtime::ApiError;
 
 use crate::error::Error;
 
-/// A registry error code, as defined by the distribution spec (plus `UNAVAILABLE` and
-/// `INTERNAL` for server-side failures).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCode {
-    BlobUnknown,
-    BlobUploadInvalid,
-    BlobUploadUnknown,
-    DigestInvalid,
-    NameInvalid,
-    SizeInvalid,
-    RangeInvalid,
-    Unavailable,
-    Internal,
+/// `NAME_INVALID` (400): the namespace segment is not a repository name.
+pub fn bad_name(detail: String) -> ApiError {
+    ApiError::new(ErrorCode::NameInvalid, "invalid namespace").with_detail(detail)
 }
 
-/// One error response.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: ErrorCode,
-    pub message: String,
-    pub detail: String,
-    /// `Content-Range: bytes */<size>` for an unsatisfiable range.
-    pub blob_size: Option<u64>,
+/// `DIGEST_INVALID` (400): the digest segment is malformed.
+pub fn bad_digest(detail: String) -> ApiError {
+    ApiError::new(ErrorCode::DigestInvalid, "invalid digest").with_detail(detail)
 }
 
-/// The message of a 5xx response, for the request middleware to log.
-#[derive(Debug, Clone)]
-pub struct LoggedError(pub String);
-
-#[derive(Serialize)]
-struct Body<'a> {
-    errors: [Entry<'a>; 1],
-}
-
-#[derive(Serialize)]
-struct Entry<'a> {
-    code: ErrorCode,
-    message: &'a str,
-    detail: &'a str,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, message: &str, detail: String) -> Self {
-        Self {
-            status,
-            code,
-            message: message.to_owned(),
-            detail,
-            blob_size: None,
-        }
-    }
-
-    pub fn bad_name(detail: String) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::NameInvalid,
-            "invalid namespace",
-            detail,
-        )
-    }
-
-    pub fn bad_digest(detail: String) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::DigestInvalid,
-            "invalid digest",
-            detail,
-        )
-    }
-
-    pub fn unknown_upload(detail: String) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::BlobUploadUnknown,
-            "blob upload unknown",
-            detail,
-        )
-    }
+/// `BLOB_UPLOAD_UNKNOWN` (404): the upload id cannot name an upload.
+pub fn unknown_upload(detail: String) -> ApiError {
+    ApiError::new(ErrorCode::BlobUploadUnknown, "blob upload unknown").with_detail(detail)
 }
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        use ErrorCode as C;
-        use StatusCode as S;
-        let detail = error.to_string();
-        let (status, code, message) = match error.root() {
-            Error::BlobUnknown { .. } => (S::NOT_FOUND, C::BlobUnknown, "blob unknown"),
-            Error::UploadUnknown { .. } => {
-                (S::NOT_FOUND, C::BlobUploadUnknown, "blob upload unknown")
-            }
-            Error::DigestMismatch { .. } => (
-                S::BAD_REQUEST,
-                C::DigestInvalid,
-                "content does not match digest",
-            ),
-            Error::ChunkOutOfOrder { .. } => (
-                S::RANGE_NOT_SATISFIABLE,
-                C::RangeInvalid,
-                "chunk out of order",
-            ),
-            Error::RangeNotSatisfiable { .. } => (
-                S::RANGE_NOT_SATISFIABLE,
-                C::RangeInvalid,
-                "range not satisfiable",
-            ),
-            Error::BadHeader { .. } => (S::BAD_REQUEST, C::BlobUploadInvalid, "invalid header"),
-            Error::BodyLength { .. } => (S::BAD_REQUEST, C::SizeInvalid, "body length mismatch"),
-            Error::BodyRead { .. } => (
-                S::BAD_REQUEST,
-                C::BlobUploadInvalid,
-                "request body incomplete",
+        let root = error.root();
+        let (code, message) = code_of(root);
+        let api = ApiError::new(code, message).with_detail(error.to_string());
+        match root {
+            Error::RangeNotSatisfiable { size } => api.with_header(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}"))
+                    .expect("digits are a valid header value"),
             ),
             Error::Backend { .. } | Error::BackendCorrupt { .. } | Error::Peer { .. } => {
-                (S::BAD_GATEWAY, C::Unavailable, "storage backend failed")
+                api.with_status(StatusCode::BAD_GATEWAY)
             }
-            _ => (S::INTERNAL_SERVER_ERROR, C::Internal, "internal error"),
-        };
-        let blob_size = match error.root() {
-            Error::RangeNotSatisfiable { size } => Some(*size),
-            _ => None,
-        };
-        Self {
-            blob_size,
-            ..Self::new(status, code, message, detail)
+            _ => api,
         }
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = Body {
-            errors: [Entry {
-                code: self.code,
-                message: &self.message,
-                detail: &self.detail,
-            }],
-        };
-        let mut response = (self.status, Json(body)).into_response();
-        if let Some(size) = self.blob_size {
-            let value = HeaderValue::from_str(&format!("bytes */{size}"))
-                .expect("digits are a valid header value");
-            response.headers_mut().insert(header::CONTENT_RANGE, value);
+/// The registry code and message of `error` (already unwrapped by [`Error::root`]).
+fn code_of(error: &Error) -> (ErrorCode, &'static str) {
+    use ErrorCode as C;
+    match error {
+        Error::BlobUnknown { .. } => (C::BlobUnknown, "blob unknown"),
+        Error::UploadUnknown { .. } => (C::BlobUploadUnknown, "blob upload unknown"),
+        Error::DigestMismatch { .. } => (C::DigestInvalid, "content does not match digest"),
+        Error::ChunkOutOfOrder { .. } => (C::RangeInvalid, "chunk out of order"),
+        Error::RangeNotSatisfiable { .. } => (C::RangeInvalid, "range not satisfiable"),
+        Error::BadHeader { .. } => (C::BlobUploadInvalid, "invalid header"),
+        Error::BodyLength { .. } => (C::SizeInvalid, "body length mismatch"),
+        Error::BodyRead { .. } => (C::BlobUploadInvalid, "request body incomplete"),
+        Error::Backend { .. } | Error::BackendCorrupt { .. } | Error::Peer { .. } => {
+            (C::Unavailable, "storage backend failed")
         }
-        if self.status.is_server_error() {
-            response.extensions_mut().insert(LoggedError(self.detail));
-        }
-        response
+        _ => (C::Unknown, "internal error"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use axum::body::to_bytes;
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
     use starling_core::Digest;
+    use starling_runtime::LoggedError;
 
     use super::*;
 
@@ -203,7 +109,7 @@ mod tests {
     async fn server_errors_are_marked_for_logging() {
         let (status, json, response) = render(Error::Config("broken".into())).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(json["errors"][0]["code"], "INTERNAL");
+        assert_eq!(json["errors"][0]["code"], "UNKNOWN");
         let logged = response.extensions().get::<LoggedError>().unwrap();
         assert!(logged.0.contains("broken"));
     }

@@ -1,5 +1,5 @@
-//! The HTTP server: routes, the request middleware, and the `run` entry points with
-//! their shutdown order.
+//! The HTTP server: routes, the request middleware (`starling_runtime::trace_requests`),
+//! and the `run` entry points with their shutdown order.
 //!
 //! Every route is listed in `docs/origin-api.md`.
 
@@ -7,20 +7,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, patch, post};
 use starling_backend::Backends;
 use starling_config::OriginConfig;
-use starling_runtime::spawn_named;
+use starling_runtime::{spawn_named, trace_requests};
 use starling_store::run_evictor;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, error, info, info_span};
+use tracing::{error, info};
 
-use crate::api_error::LoggedError;
 use crate::backends::BackendLookup;
 use crate::error::{Error, Result};
 use crate::handlers::{blobs, metainfo, probes, uploads};
@@ -44,23 +42,8 @@ pub fn router(state: Arc<OriginState>) -> Router {
         .route("/metrics", get(probes::metrics))
         // Bodies are streamed to disk, never buffered, so no size limit applies.
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn(request_span))
+        .layer(middleware::from_fn(trace_requests))
         .with_state(state)
-}
-
-/// Runs each request in a span and logs server-side failures once.
-async fn request_span(request: Request, next: Next) -> Response {
-    let span = info_span!("request", method = %request.method(), path = %request.uri().path());
-    async move {
-        let started = Instant::now();
-        let response = next.run(request).await;
-        if let Some(LoggedError(message)) = response.extensions().get::<LoggedError>() {
-            error!(status = response.status().as_u16(), took = ?started.elapsed(), error = %message, "request failed");
-        }
-        response
-    }
-    .instrument(span)
-    .await
 }
 
 /// Serves the origin on `listener` until `shutdown` fires, with the backends the

@@ -4,12 +4,16 @@
 //!   panics logged once);
 //! - [`MetricsRegistry`]: a Prometheus recorder owned by one component instance, so
 //!   several components can run in one process (tests, `starling dev`);
-//! - [`shutdown_on_signal`]: a cancellation token cancelled by Ctrl-C or SIGTERM.
+//! - [`shutdown_on_signal`]: a cancellation token cancelled by Ctrl-C or SIGTERM;
+//! - [`http`]: the HTTP error response ([`ApiError`], the registry spec's error body)
+//!   and the request middleware ([`trace_requests`]) that logs each 5xx once.
 
+pub mod http;
 mod metrics_registry;
 mod shutdown;
 mod spawn;
 
+pub use http::{ApiError, LoggedError, trace_requests};
 pub use metrics_registry::MetricsRegistry;
 pub use shutdown::shutdown_on_signal;
 pub use spawn::spawn_named;

@@ -1,33 +1,16 @@
-//! HTTP errors of the tracker's JSON routes: the OCI distribution spec's
-//! `{"errors":[{code,message,detail}]}` body, built from
-//! [`starling_core::registry::RegistryError`], with the status of its code.
+//! The tracker's mapping from its [`Error`] to the shared HTTP error response of its
+//! JSON routes, [`starling_runtime::ApiError`] (the OCI distribution spec's
+//! `{"errors":[{code,message,detail}]}` body, with the status of its code).
 //!
 //! Announce failures never come here: BitTorrent clients get a bencoded
 //! `failure reason` with HTTP 200 instead. Server-side failures (5xx) are logged once
-//! where they happen (the metainfo fetch), not again here.
+//! where they happen (the metainfo fetch); the tracker's router has no request
+//! middleware, so the `LoggedError` marker its 5xx responses carry is not logged again.
 
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use starling_core::registry::{ErrorCode, RegistryError};
+use starling_core::registry::ErrorCode;
+use starling_runtime::ApiError;
 
 use crate::error::Error;
-
-/// One error response.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiError(pub RegistryError);
-
-impl ApiError {
-    pub fn new(code: ErrorCode, message: &str, detail: String) -> Self {
-        Self(RegistryError::new(code, message).with_detail(detail))
-    }
-}
-
-/// Bad path input: the core parse error picks `NAME_INVALID` or `DIGEST_INVALID`.
-impl From<starling_core::Error> for ApiError {
-    fn from(error: starling_core::Error) -> Self {
-        Self(RegistryError::from(error))
-    }
-}
 
 impl From<&Error> for ApiError {
     fn from(error: &Error) -> Self {
@@ -38,26 +21,16 @@ impl From<&Error> for ApiError {
             }
             _ => (ErrorCode::Unknown, "internal error"),
         };
-        Self::new(code, message, error.to_string())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status())
-            .expect("registry error codes carry valid statuses");
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            self.0.to_json_body(),
-        )
-            .into_response()
+        ApiError::new(code, message).with_detail(error.to_string())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use axum::body::to_bytes;
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    use starling_core::registry::RegistryError;
     use starling_core::{Digest, RepoName};
 
     use super::*;

@@ -10,7 +10,8 @@
 //!
 //! Metainfo: [`metainfo`] (the lookup service) over [`cache`] (expiring, bounded),
 //! [`single_flight`] (one origin request per key) and [`ring`] (which tracker owns an
-//! info hash; agents reuse it); [`api_error`] renders its failures as registry errors.
+//! info hash; agents reuse it); [`api_error`] maps its failures to registry errors
+//! (`starling_runtime::ApiError`).
 //!
 //! Every route is documented in `docs/tracker-api.md`.
 

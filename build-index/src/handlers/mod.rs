@@ -1,6 +1,6 @@
 //! HTTP handlers: thin extract-call-respond wrappers around
 //! [`crate::service::TagService`]; errors become registry error bodies through
-//! [`crate::api_error::ApiError`].
+//! `starling_runtime::ApiError` (the mapping is in [`crate::api_error`]).
 
 pub mod probes;
 pub mod repositories;

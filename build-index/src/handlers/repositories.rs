@@ -10,9 +10,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use starling_core::RepoName;
+use starling_runtime::ApiError;
 
 use crate::api::{self, RepositoryList, TagList};
-use crate::api_error::ApiError;
+use crate::api_error;
 use crate::paging::{Page, PageRequest};
 use crate::state::BuildIndexState;
 
@@ -31,7 +32,7 @@ pub async fn list_tags(
     let repo = RepoName::parse(&repo)?;
     let request = PageRequest::parse_tags(query.n.as_deref(), query.last.as_deref())?;
     let Some(page) = state.service().list_tags(&repo, &request).await? else {
-        return Err(ApiError::name_unknown(&repo));
+        return Err(api_error::name_unknown(&repo));
     };
     let next = page
         .next

@@ -13,9 +13,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use starling_core::{Digest, RepoName, Tag};
+use starling_runtime::ApiError;
 
 use crate::api;
-use crate::api_error::ApiError;
+use crate::api_error;
 use crate::client::PutOutcome;
 use crate::clock::Timestamp;
 use crate::error::Error;
@@ -51,7 +52,7 @@ pub async fn get_tag(
             digest.to_string(),
         )
             .into_response()),
-        None => Err(ApiError::tag_unknown(&repo, &tag)),
+        None => Err(api_error::tag_unknown(&repo, &tag)),
     }
 }
 

@@ -12,10 +12,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use starling_core::Digest;
 
-use crate::api_error::ApiError;
 use crate::blobs::BlobStream;
 use crate::handlers::extract::BlobTarget;
 use crate::state::OriginState;
+use starling_runtime::ApiError;
 
 /// Header naming the blob's digest, as registries send it.
 pub const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";

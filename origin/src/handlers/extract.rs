@@ -12,7 +12,9 @@ use axum::http::request::Parts;
 use starling_core::{Digest, RepoName};
 use starling_store::UploadId;
 
-use crate::api_error::ApiError;
+use starling_runtime::ApiError;
+
+use crate::api_error::{bad_digest, bad_name, unknown_upload};
 
 /// `{ns}` and `{digest}` of a blob route.
 #[derive(Debug, Clone)]
@@ -44,7 +46,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UploadTarget {
         let params = params(parts, state).await?;
         let blob = blob_target(&params)?;
         let raw = params.get("uid").map(String::as_str).unwrap_or_default();
-        let id = UploadId::parse(raw).map_err(|e| ApiError::unknown_upload(e.to_string()))?;
+        let id = UploadId::parse(raw).map_err(|e| unknown_upload(e.to_string()))?;
         Ok(Self { blob, id })
     }
 }
@@ -55,13 +57,13 @@ async fn params<S: Send + Sync>(
 ) -> Result<HashMap<String, String>, ApiError> {
     let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
         .await
-        .map_err(|e| ApiError::bad_name(format!("cannot read the path: {e}")))?;
+        .map_err(|e| bad_name(format!("cannot read the path: {e}")))?;
     Ok(params)
 }
 
 fn blob_target(params: &HashMap<String, String>) -> Result<BlobTarget, ApiError> {
     let get = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
-    let namespace = RepoName::parse(get("ns")).map_err(|e| ApiError::bad_name(e.to_string()))?;
-    let digest = Digest::parse(get("digest")).map_err(|e| ApiError::bad_digest(e.to_string()))?;
+    let namespace = RepoName::parse(get("ns")).map_err(|e| bad_name(e.to_string()))?;
+    let digest = Digest::parse(get("digest")).map_err(|e| bad_digest(e.to_string()))?;
     Ok(BlobTarget { namespace, digest })
 }

@@ -7,9 +7,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use crate::api_error::ApiError;
 use crate::handlers::extract::BlobTarget;
 use crate::state::OriginState;
+use starling_runtime::ApiError;
 
 /// A bencoded `.torrent` file.
 pub struct Torrent(pub Bytes);

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use starling_core::Digest;
 use starling_store::UploadId;
 
-use crate::api_error::ApiError;
 use crate::error::Error;
 use crate::handlers::blobs::DOCKER_CONTENT_DIGEST;
 use crate::handlers::extract::{BlobTarget, UploadTarget};
@@ -22,6 +21,7 @@ use crate::range::parse_chunk_range;
 use crate::state::OriginState;
 use crate::tasks::UploadSource;
 use crate::uploads::UploadBody;
+use starling_runtime::ApiError;
 
 /// Header carrying the upload id, as registries send it.
 pub const UPLOAD_UUID: &str = "docker-upload-uuid";

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use starling_core::registry::ErrorCode;
 use starling_core::{Digest, RepoName};
+use starling_runtime::ApiError;
 use tracing::Instrument;
 
-use crate::api_error::ApiError;
 use crate::state::TrackerState;
 
 /// A bencoded `.torrent` file.
@@ -33,11 +33,7 @@ pub async fn get(
 ) -> Result<Torrent, ApiError> {
     // Only a segment that is not UTF-8 after decoding fails here.
     let Path((namespace, digest)) = path.map_err(|rejection| {
-        ApiError::new(
-            ErrorCode::NameInvalid,
-            "invalid path",
-            rejection.body_text(),
-        )
+        ApiError::new(ErrorCode::NameInvalid, "invalid path").with_detail(rejection.body_text())
     })?;
     let namespace = RepoName::parse(&namespace)?;
     let digest = Digest::parse(&digest)?;
