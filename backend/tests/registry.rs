@@ -2,8 +2,6 @@
 //! 2.8) on loopback with filesystem storage, holding an image pushed with `skopeo`.
 //! The htpasswd file for the basic-auth run is written with the `bcrypt` crate.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -13,8 +11,8 @@ use futures::StreamExt;
 use starling_backend::{Backend, Error, Key, ListScope, build_backend, read_tag, stream};
 use starling_config::backend::BackendConfig;
 use starling_core::{Digest, DigestHasher, RepoName, Tag};
-use support::oci::OciImage;
-use support::{ServerProcess, require_program, run};
+use starling_testkit::oci::OciImage;
+use starling_testkit::{ServerProcess, require_program, run_command as run};
 use tempfile::TempDir;
 
 const USER: &str = "starling";

@@ -1,8 +1,6 @@
 //! The object-store backend against a real S3-compatible server: `moto_server` on loopback
 //! (PyPI `moto[server]`). Missing moto fails the test with the install command.
 
-mod support;
-
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +12,7 @@ use starling_backend::stream::collect;
 use starling_backend::{Backend, Error, Key, ListScope, build_backend, read_tag, write_tag};
 use starling_config::backend::BackendConfig;
 use starling_core::{Digest, DigestHasher, RepoName, Tag};
-use support::{ServerProcess, chunked, pseudo_random, require_program, wait_until};
+use starling_testkit::{BlobFixture, ServerProcess, require_program, wait_until};
 
 const BUCKET: &str = "starling-test";
 const PREFIX: &str = "cluster-a";
@@ -90,11 +88,11 @@ async fn blobs_stream_through_multipart_and_tags_round_trip_on_s3() {
     let moto = start_moto().await;
     let backend = build_backend(&config(&moto)).unwrap();
 
-    let large = pseudo_random(LARGE, 1);
-    let large_digest = Digest::of(&large);
+    let large = BlobFixture::seeded(LARGE, 1);
+    let large_digest = large.digest;
     let key = Key::blob(repo("team/app"), large_digest);
     backend
-        .upload(&key, LARGE as u64, chunked(large, 64 * 1024))
+        .upload(&key, LARGE as u64, large.stream(64 * 1024))
         .await
         .unwrap();
     assert_eq!(backend.stat(&key).await.unwrap(), Some(LARGE as u64));
@@ -112,17 +110,17 @@ async fn blobs_stream_through_multipart_and_tags_round_trip_on_s3() {
         "two-part multipart ETag, got {etag}"
     );
 
-    let small = pseudo_random(1000, 2);
-    let small_key = Key::blob(repo("other"), Digest::of(&small));
+    let small = BlobFixture::seeded(1000, 2);
+    let small_key = Key::blob(repo("other"), small.digest);
     backend
-        .upload(&small_key, 1000, chunked(small.clone(), 300))
+        .upload(&small_key, 1000, small.stream(300))
         .await
         .unwrap();
     let body = collect(backend.download(&small_key).await.unwrap(), 4096)
         .await
         .unwrap();
-    assert_eq!(body, small);
-    let mut expected = vec![large_digest.to_string(), Digest::of(&small).to_string()];
+    assert_eq!(body, small.data);
+    let mut expected = vec![large_digest.to_string(), small.digest.to_string()];
     expected.sort();
     let listed = backend
         .list(&ListScope::Blobs {
@@ -182,10 +180,10 @@ async fn tags_and_failed_uploads_on_s3() {
     assert!(err.is_not_found(), "{err}");
 
     // A multipart upload whose content does not match its digest is aborted, not kept.
-    let data = pseudo_random(9 * 1024 * 1024, 3);
+    let data = BlobFixture::seeded(9 * 1024 * 1024, 3);
     let wrong = Key::blob(repo("team/app"), Digest::of(b"not this"));
     let err = backend
-        .upload(&wrong, data.len() as u64, chunked(data, 1 << 20))
+        .upload(&wrong, data.len(), data.stream(1 << 20))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::BodyMismatch { .. }), "{err}");

@@ -12,6 +12,7 @@
 mod backend;
 mod blob;
 mod moto;
+pub mod oci;
 mod origin;
 mod process;
 

@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 use serde_json::json;
 use starling_core::Digest;
 
-use super::pseudo_random;
+use crate::blob::pseudo_random;
 
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 
