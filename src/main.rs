@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
         Command::Tracker(arg) => run_tracker(&arg).await,
         Command::Origin(arg) => run_origin(&arg).await,
         Command::BuildIndex(arg) => run_build_index(&arg).await,
-        Command::Proxy(arg) => not_built::<ProxyConfig>(&arg, "issue #5"),
+        Command::Proxy(arg) => run_proxy(&arg).await,
         Command::Dev(_) => {
             Err("starling dev: the local cluster is not built yet (issue #6)".into())
         }
@@ -120,6 +120,15 @@ async fn run_build_index(arg: &ConfigArg) -> Result<(), String> {
     starling_build_index::run(cfg, listener, starling_runtime::shutdown_on_signal())
         .await
         .map_err(|e| format!("starling build-index: {e}"))
+}
+
+async fn run_proxy(arg: &ConfigArg) -> Result<(), String> {
+    let cfg: ProxyConfig = load(arg)?;
+    let listener = bind(ProxyConfig::NAME, cfg.listen).await?;
+    tracing::info!(addr = %cfg.listen, "proxy listening");
+    starling_proxy::run(cfg, listener, starling_runtime::shutdown_on_signal())
+        .await
+        .map_err(|e| format!("starling proxy: {e}"))
 }
 
 /// Checks the configuration, then reports that the component cannot run yet.

@@ -1,5 +1,38 @@
-//! The Starling proxy: the Docker Registry v2 push API for CI and builders; blobs go to
-//! the origin ring, tags to build-index.
+//! The Starling proxy: the Docker Registry HTTP API v2 (OCI distribution spec) for CI
+//! and builders — the push side (uploads, monolithic and chunked, cross-repository
+//! mounts, manifests by tag and digest) and pulls for machines without an agent. Blobs
+//! and manifests go to the origin ring, tags to the build-index; the proxy itself keeps
+//! only uploads in progress.
 //!
-//! Not built yet (issue #5): `starling proxy` checks its configuration and exits non-zero.
-//! The crate exists so the workspace layout is in place.
+//! Layout, top-down:
+//! - [`server`]: the router, [`run`] and its shutdown order;
+//! - [`dispatch`]: the catch-all registry route — authorization ([`auth`]), the path
+//!   parser, the (method, endpoint) table;
+//! - [`handlers`]: thin wrappers with typed responses; [`request`] reads query and
+//!   headers into typed values;
+//! - services: [`uploads`] (temp files and sessions), [`blobs`], [`manifests`] (with the
+//!   pure [`manifest`] checks), [`listing`];
+//! - plumbing: [`state`], [`error`], [`api_error`], [`paths`], [`headers`], [`metrics`].
+//!
+//! The HTTP API is documented in `docs/proxy-api.md`.
+
+pub mod api_error;
+pub mod auth;
+pub mod blobs;
+pub mod dispatch;
+pub mod error;
+pub mod handlers;
+pub mod headers;
+pub mod listing;
+pub mod manifest;
+pub mod manifests;
+pub mod metrics;
+pub mod paths;
+pub mod request;
+pub mod server;
+pub mod state;
+pub mod uploads;
+
+pub use error::{Error, Result};
+pub use server::{router, run};
+pub use state::ProxyState;

@@ -1,0 +1,92 @@
+//! The announce client: BEP 3 HTTP announces to the tracker that owns the info hash on
+//! the tracker ring, failing over to the next tracker on any error.
+//!
+//! An error is a transport failure, a non-200 status, an undecodable body or a bencoded
+//! `failure reason`; each counts against that tracker's passive health (see [`ring`]).
+//! One [`Announcer`] serves every torrent of an engine and shares one HTTP client.
+
+mod response;
+mod ring;
+mod url;
+
+use std::time::Instant;
+
+pub use response::{AnnounceReply, decode};
+pub use ring::{HealthPolicy, TrackerRing};
+pub use url::{AnnounceEvent, AnnounceRequest, TrackerUrl, percent_encode};
+
+use crate::error::{Error, Result};
+
+/// Announces to the tracker ring.
+#[derive(Debug)]
+pub struct Announcer {
+    client: reqwest::Client,
+    ring: TrackerRing,
+}
+
+impl Announcer {
+    pub fn new(trackers: Vec<TrackerUrl>, policy: HealthPolicy) -> Result<Self> {
+        if trackers.is_empty() {
+            return Err(Error::NoTrackers);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(policy.request_timeout)
+            .connect_timeout(policy.request_timeout)
+            // Trackers are cluster-internal; a proxy from the environment never applies.
+            .no_proxy()
+            .build()
+            .map_err(|e| Error::Announce {
+                tracker: "(client)".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            client,
+            ring: TrackerRing::new(trackers, policy),
+        })
+    }
+
+    /// Announces to the owning tracker, then to the next ones until one answers.
+    pub async fn announce(&self, request: &AnnounceRequest) -> Result<AnnounceReply> {
+        let query = request.query();
+        let mut last = None;
+        for i in self.ring.candidates(&request.info_hash, Instant::now()) {
+            let tracker = self.ring.tracker(i);
+            match self.announce_once(tracker, &query).await {
+                Ok(reply) => {
+                    self.ring.record_success(i);
+                    return Ok(reply);
+                }
+                Err(error) => {
+                    tracing::debug!(%tracker, %error, "announce failed; trying the next tracker");
+                    if self.ring.record_failure(i, Instant::now()) {
+                        tracing::warn!(%tracker, %error, "tracker marked down");
+                    }
+                    last = Some(error);
+                }
+            }
+        }
+        Err(Error::AllTrackersFailed {
+            info_hash: request.info_hash,
+            last: Box::new(last.unwrap_or(Error::NoTrackers)),
+        })
+    }
+
+    async fn announce_once(&self, tracker: &TrackerUrl, query: &str) -> Result<AnnounceReply> {
+        let failed = |reason: String| Error::Announce {
+            tracker: tracker.to_string(),
+            reason,
+        };
+        let response = self
+            .client
+            .get(tracker.with_query(query))
+            .send()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(failed(format!("HTTP {status}")));
+        }
+        let body = response.bytes().await.map_err(|e| failed(e.to_string()))?;
+        decode(&body).map_err(failed)
+    }
+}

@@ -1,0 +1,218 @@
+//! The tracker ring: which tracker owns an info hash, which to try next, and passive
+//! health.
+//!
+//! Trackers are placed on a consistent hash ring by their `host:port`, keyed by the info
+//! hash's hex form with [`VNODES`] virtual nodes each: the same placement as the
+//! tracker's own ring (`starling_tracker::ring`), so every agent sends a swarm's announces
+//! to the tracker named in the torrent's announce URL and, if it fails, to the same next
+//! one. Health is passive: a tracker that fails
+//! `failures_before_down` announces in a row is skipped for `down_for`, then tried again.
+//! When every candidate is down they are all tried anyway, down ones last, since a
+//! tracker marked down may well be back.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use consistent_hash_ring::{Ring, RingBuilder};
+use starling_core::InfoHash;
+
+use super::url::TrackerUrl;
+
+/// Virtual nodes per tracker; must equal the tracker crate's, or placements disagree.
+pub const VNODES: usize = 64;
+
+/// When a tracker counts as down, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthPolicy {
+    /// Consecutive failures that mark a tracker down.
+    pub failures_before_down: u32,
+    /// How long a tracker marked down is tried only as a last resort.
+    pub down_for: Duration,
+    /// Timeout of one announce request.
+    pub request_timeout: Duration,
+}
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        Self {
+            failures_before_down: 3,
+            down_for: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Health {
+    consecutive_failures: u32,
+    down_until: Option<Instant>,
+}
+
+/// The configured trackers, their ring and their health.
+pub struct TrackerRing {
+    trackers: Vec<TrackerUrl>,
+    ring: Ring<String>,
+    index: HashMap<String, usize>,
+    health: Mutex<Vec<Health>>,
+    policy: HealthPolicy,
+}
+
+impl TrackerRing {
+    /// A ring over `trackers` (duplicates by `host:port` are dropped).
+    pub fn new(trackers: Vec<TrackerUrl>, policy: HealthPolicy) -> Self {
+        let mut unique: Vec<TrackerUrl> = Vec::with_capacity(trackers.len());
+        for tracker in trackers {
+            if !unique.iter().any(|t| t.authority() == tracker.authority()) {
+                unique.push(tracker);
+            }
+        }
+        let names: Vec<String> = unique.iter().map(|t| t.authority().to_owned()).collect();
+        let index = names.iter().cloned().zip(0..).collect();
+        Self {
+            ring: RingBuilder::default()
+                .vnodes(VNODES)
+                .nodes_iter(names)
+                .build(),
+            health: Mutex::new(vec![Health::default(); unique.len()]),
+            trackers: unique,
+            index,
+            policy,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.trackers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.trackers.is_empty()
+    }
+
+    pub fn tracker(&self, i: usize) -> &TrackerUrl {
+        &self.trackers[i]
+    }
+
+    /// Trackers to try for `info_hash`, in order: healthy ones in ring order, then the
+    /// ones marked down, also in ring order.
+    pub fn candidates(&self, info_hash: &InfoHash, now: Instant) -> Vec<usize> {
+        let order: Vec<usize> = self
+            .ring
+            .replicas(info_hash.hex())
+            .map(|name| self.index[name.as_str()])
+            .collect();
+        let health = self.lock();
+        let is_down = |i: &usize| health[*i].down_until.is_some_and(|until| until > now);
+        let (down, up): (Vec<usize>, Vec<usize>) = order.into_iter().partition(is_down);
+        up.into_iter().chain(down).collect()
+    }
+
+    pub fn record_success(&self, i: usize) {
+        self.lock()[i] = Health::default();
+    }
+
+    /// Counts a failure; returns true if it just marked the tracker down.
+    pub fn record_failure(&self, i: usize, now: Instant) -> bool {
+        let mut health = self.lock();
+        let entry = &mut health[i];
+        entry.consecutive_failures += 1;
+        let newly_down = entry.consecutive_failures >= self.policy.failures_before_down
+            && entry.down_until.is_none_or(|until| until <= now);
+        if newly_down {
+            entry.down_until = Some(now + self.policy.down_for);
+        }
+        newly_down
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Health>> {
+        // Plain value updates: a poisoned lock still holds consistent data.
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for TrackerRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrackerRing")
+            .field("trackers", &self.trackers)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(n: u16) -> TrackerRing {
+        let trackers = (0..n)
+            .map(|i| TrackerUrl::parse(&format!("127.0.0.1:{}", 15003 + i)).unwrap())
+            .collect();
+        TrackerRing::new(
+            trackers,
+            HealthPolicy {
+                failures_before_down: 2,
+                down_for: Duration::from_secs(30),
+                request_timeout: Duration::from_secs(1),
+            },
+        )
+    }
+
+    fn hash(n: u8) -> InfoHash {
+        InfoHash::from_bytes([n; 20])
+    }
+
+    #[test]
+    fn every_tracker_is_a_candidate_in_a_stable_order() {
+        let (a, b) = (ring(3), ring(3));
+        let now = Instant::now();
+        let mut owners = std::collections::HashSet::new();
+        for n in 0..50 {
+            let order = a.candidates(&hash(n), now);
+            assert_eq!(order, b.candidates(&hash(n), now), "same ring, same order");
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(sorted, vec![0, 1, 2]);
+            owners.insert(order[0]);
+        }
+        assert_eq!(owners.len(), 3, "info hashes spread over the trackers");
+    }
+
+    #[test]
+    fn a_tracker_that_keeps_failing_moves_last_until_it_recovers() {
+        let ring = ring(3);
+        let now = Instant::now();
+        let order = ring.candidates(&hash(1), now);
+        let primary = order[0];
+        assert!(
+            !ring.record_failure(primary, now),
+            "one failure is not enough"
+        );
+        assert_eq!(ring.candidates(&hash(1), now), order);
+        assert!(ring.record_failure(primary, now));
+        let failed_over = ring.candidates(&hash(1), now);
+        assert_eq!(failed_over, [order[1], order[2], primary]);
+        let later = now + Duration::from_secs(31);
+        assert_eq!(
+            ring.candidates(&hash(1), later),
+            order,
+            "tried again after down_for"
+        );
+        ring.record_failure(primary, now);
+        ring.record_success(primary);
+        assert_eq!(
+            ring.candidates(&hash(1), now),
+            order,
+            "success clears the record"
+        );
+    }
+
+    #[test]
+    fn duplicates_collapse_and_an_empty_ring_has_no_candidates() {
+        let url = TrackerUrl::parse("127.0.0.1:1").unwrap();
+        let twice = TrackerRing::new(vec![url.clone(), url], HealthPolicy::default());
+        assert_eq!(twice.len(), 1);
+        let empty = TrackerRing::new(Vec::new(), HealthPolicy::default());
+        assert!(empty.is_empty());
+        assert!(empty.candidates(&hash(0), Instant::now()).is_empty());
+    }
+}

@@ -1,0 +1,89 @@
+//! Engine settings: the component's `peer:` config section plus the choices that differ
+//! between agents and origins (upload slots, peer class) and protocol timers that are not
+//! user-facing config.
+
+use std::time::Duration;
+
+use starling_config::P2pConfig;
+
+use crate::announce::HealthPolicy;
+use crate::choker::UploadSlots;
+use crate::peer_class::PeerClass;
+
+/// Everything an [`crate::Engine`] is configured with.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Limits, rates and timers from the component's config.
+    pub p2p: P2pConfig,
+    /// Agents use `p2p.upload_slots`; origins serve whoever asks.
+    pub upload_slots: UploadSlots,
+    /// Marked in the peer id so that others can count traffic by class.
+    pub class: PeerClass,
+    /// A peer that has not completed its handshake by then is dropped.
+    pub handshake_timeout: Duration,
+    /// How often the choker re-ranks peers and rotates the optimistic unchoke.
+    pub choke_interval: Duration,
+    /// When a tracker counts as down and for how long.
+    pub tracker_health: HealthPolicy,
+}
+
+impl EngineSettings {
+    /// An agent: bounded upload slots from the config.
+    pub fn agent(p2p: P2pConfig) -> Self {
+        Self {
+            upload_slots: UploadSlots::Limited(p2p.upload_slots),
+            class: PeerClass::Agent,
+            ..Self::common(p2p)
+        }
+    }
+
+    /// An origin: every interested peer is served.
+    pub fn origin(p2p: P2pConfig) -> Self {
+        Self {
+            upload_slots: UploadSlots::Unlimited,
+            class: PeerClass::Origin,
+            ..Self::common(p2p)
+        }
+    }
+
+    fn common(p2p: P2pConfig) -> Self {
+        Self {
+            p2p,
+            upload_slots: UploadSlots::Unlimited,
+            class: PeerClass::Agent,
+            handshake_timeout: Duration::from_secs(10),
+            choke_interval: Duration::from_secs(10),
+            tracker_health: HealthPolicy::default(),
+        }
+    }
+
+    /// Bytes per block request: the configured block size, capped by the largest block
+    /// any peer serves.
+    pub fn block_len(&self) -> u32 {
+        let configured = self.p2p.block_size.as_u64().max(1);
+        configured.min(u64::from(starling_core::peer_wire::MAX_BLOCK_LEN)) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use starling_config::ByteSize;
+
+    use super::*;
+
+    #[test]
+    fn agents_and_origins_differ_in_slots_and_class() {
+        let agent = EngineSettings::agent(P2pConfig::default());
+        assert_eq!(agent.upload_slots, UploadSlots::Limited(8));
+        assert_eq!(agent.class, PeerClass::Agent);
+        let origin = EngineSettings::origin(P2pConfig::default());
+        assert_eq!(origin.upload_slots, UploadSlots::Unlimited);
+        assert_eq!(origin.class, PeerClass::Origin);
+        assert_eq!(origin.block_len(), 16 * 1024);
+        let big = P2pConfig {
+            block_size: ByteSize::mib(4),
+            ..P2pConfig::default()
+        };
+        assert_eq!(EngineSettings::agent(big).block_len(), 1 << 20);
+    }
+}

@@ -1,0 +1,188 @@
+//! The per-torrent background task: announces, dialling, choke rounds, seeder expiry,
+//! and the orderly stop.
+//!
+//! Announces: `started` first, `completed` as soon as a download commits, nothing on the
+//! periodic ones (at the tracker's `interval`, or the configured one if it gives none),
+//! `stopped` when the torrent stops. A failed announce is retried with a backoff from one
+//! second up to the interval, keeping its event, so a `started` that hit a dead tracker
+//! is still sent as `started`.
+//!
+//! Stop order: mark the torrent stopped (readers and sessions see it), leave the
+//! registry, cancel every connection and wait for their tasks, persist the partial
+//! download (so a restart resumes every verified piece), then announce `stopped`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::time::sleep_until;
+
+use super::Torrent;
+use super::state::Status;
+use crate::announce::{AnnounceEvent, AnnounceRequest};
+use crate::connection::dial;
+use crate::error::{Error, Result, blocking};
+
+/// How often dialling, choking and expiry are looked at.
+const TICK: Duration = Duration::from_secs(1);
+/// The `stopped` announce on the way out may take at most this long.
+const STOP_ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// When to announce next, and with which event.
+struct Schedule {
+    next: tokio::time::Instant,
+    event: AnnounceEvent,
+    failures: u32,
+    completed_sent: bool,
+}
+
+/// Runs the torrent until it stops, fails, idles out or the engine shuts down.
+pub async fn run(torrent: Arc<Torrent>) -> Result<()> {
+    let mut schedule = Schedule {
+        next: tokio::time::Instant::now(),
+        event: AnnounceEvent::Started,
+        failures: 0,
+        completed_sent: torrent.status() == Status::Seeding,
+    };
+    let mut tick = tokio::time::interval(TICK);
+    let mut last_choke = Instant::now();
+    loop {
+        tokio::select! {
+            _ = torrent.token.cancelled() => break,
+            _ = sleep_until(schedule.next) => announce(&torrent, &mut schedule).await,
+            _ = torrent.driver_wake.notified() => {}
+            _ = tick.tick() => {
+                dial_candidates(&torrent);
+                if last_choke.elapsed() >= torrent.ctx.settings.choke_interval {
+                    last_choke = Instant::now();
+                    choke_round(&torrent);
+                }
+            }
+        }
+        match torrent.status() {
+            Status::Seeding if !schedule.completed_sent => {
+                schedule.completed_sent = true;
+                schedule.event = AnnounceEvent::Completed;
+                schedule.next = tokio::time::Instant::now();
+            }
+            Status::Failed(_) | Status::Stopped => break,
+            Status::Seeding if idle_for_too_long(&torrent) => {
+                tracing::info!("seeder idle; dropping the torrent");
+                break;
+            }
+            _ => {}
+        }
+    }
+    stop(torrent).await
+}
+
+async fn announce(torrent: &Arc<Torrent>, schedule: &mut Schedule) {
+    let ctx = &torrent.ctx;
+    let request = announce_request(torrent, schedule.event);
+    let started = Instant::now();
+    let outcome = ctx.announcer.announce(&request).await;
+    ctx.metrics.announced(started.elapsed(), outcome.is_ok());
+    let interval = ctx.settings.p2p.announce_interval;
+    match outcome {
+        Ok(reply) => {
+            tracing::debug!(event = ?schedule.event, peers = reply.peers.len(), "announced");
+            let own = ctx.listen_addr;
+            let peers: Vec<_> = reply.peers.into_iter().filter(|a| *a != own).collect();
+            torrent.lock().candidates.merge(&peers);
+            dial_candidates(torrent);
+            schedule.event = AnnounceEvent::Update;
+            schedule.failures = 0;
+            schedule.next = tokio::time::Instant::now() + reply.interval.unwrap_or(interval);
+        }
+        Err(error) => {
+            tracing::warn!(%error, event = ?schedule.event, "announce failed; will retry");
+            let backoff = Duration::from_secs(1 << schedule.failures.min(10)).min(interval);
+            schedule.failures += 1;
+            schedule.next = tokio::time::Instant::now() + backoff;
+        }
+    }
+}
+
+fn announce_request(torrent: &Torrent, event: AnnounceEvent) -> AnnounceRequest {
+    let ctx = &torrent.ctx;
+    let state = torrent.lock();
+    AnnounceRequest {
+        info_hash: torrent.info_hash,
+        peer_id: ctx.peer_id,
+        port: ctx.listen_addr.port(),
+        uploaded: state.uploaded,
+        downloaded: state.downloaded,
+        left: state.left(),
+        event,
+        numwant: ctx.settings.p2p.max_peers_per_torrent,
+    }
+}
+
+/// Dials due candidates while the torrent downloads and is under its connection
+/// limit. Seeders never dial: leechers find them through the tracker, and two seeders
+/// have nothing to exchange.
+fn dial_candidates(torrent: &Arc<Torrent>) {
+    let ctx = &torrent.ctx;
+    let now = Instant::now();
+    let due = {
+        let mut state = torrent.lock();
+        if state.status != Status::Downloading {
+            return;
+        }
+        let busy = state.peers.len() + state.candidates.dialling();
+        let budget = ctx.settings.p2p.max_peers_per_torrent.saturating_sub(busy);
+        state
+            .candidates
+            .take_due(budget, now, |addr| ctx.blacklist.is_banned_addr(addr, now))
+    };
+    for addr in due {
+        dial::spawn(torrent.clone(), addr);
+    }
+}
+
+fn choke_round(torrent: &Torrent) {
+    torrent
+        .lock()
+        .choke_round(torrent.ctx.settings.upload_slots);
+    torrent.notify_changed();
+}
+
+fn idle_for_too_long(torrent: &Torrent) -> bool {
+    let state = torrent.lock();
+    !state.has_readers() && state.last_upload.elapsed() >= torrent.ctx.settings.p2p.seeder_idle_ttl
+}
+
+async fn stop(torrent: Arc<Torrent>) -> Result<()> {
+    {
+        let mut state = torrent.lock();
+        if state.status.is_active() {
+            state.status = Status::Stopped;
+        }
+    }
+    torrent.notify_changed();
+    let remaining = torrent.ctx.torrents.remove(&torrent);
+    torrent.ctx.metrics.set_torrents(remaining);
+    torrent.token.cancel();
+    torrent.conns.close();
+    torrent.conns.wait().await;
+    let writer = torrent.lock().source.writer();
+    if let Some(writer) = writer {
+        blocking(
+            "persist the partial download",
+            move || Ok(writer.persist()?),
+        )
+        .await?;
+    }
+    let request = announce_request(&torrent, AnnounceEvent::Stopped);
+    let announced = tokio::time::timeout(
+        STOP_ANNOUNCE_TIMEOUT,
+        torrent.ctx.announcer.announce(&request),
+    )
+    .await;
+    match announced {
+        Ok(Ok(_)) => tracing::debug!("announced stopped"),
+        Ok(Err(error)) => tracing::debug!(%error, "stopped announce failed"),
+        Err(_) => tracing::debug!("stopped announce timed out"),
+    }
+    tracing::info!("torrent stopped");
+    Ok::<(), Error>(())
+}

@@ -1,0 +1,332 @@
+//! Pieces being downloaded: which blocks are missing, requested (from whom, since when)
+//! or received, and the bytes received so far.
+//!
+//! Invariants:
+//! - a piece is here from the moment a connection starts it until it is verified
+//!   ([`Pieces::finish`]) or rejected ([`Pieces::reset`]); once all its blocks are in it
+//!   is `verifying` and hands out no more blocks;
+//! - a block is `Requested` exactly while at least one connection has an outstanding
+//!   request for it; releasing the last requester makes it `Missing` again, so timed-out
+//!   or disconnected peers never strand a block;
+//! - a piece has an owner (the connection that started it, which keeps fetching it) or
+//!   is an orphan that the next connection able to serve it adopts. Keeping a piece with
+//!   one peer means a bad piece can be blamed on exactly one peer.
+//!
+//! Pure bookkeeping: no locks, no i/o; the torrent calls it under its state lock.
+
+use std::collections::HashMap;
+
+use starling_core::PieceIndex;
+use starling_core::peer_wire::{Block, BlockRequest};
+
+use crate::connection::ConnId;
+
+/// At most this many connections fetch one block at once (in endgame).
+const MAX_REQUESTERS: usize = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BlockState {
+    Missing,
+    Requested(Vec<ConnId>),
+    Received,
+}
+
+#[derive(Debug)]
+struct InProgress {
+    len: u32,
+    owner: Option<ConnId>,
+    blocks: Vec<BlockState>,
+    data: Vec<u8>,
+    received: u32,
+    contributors: Vec<ConnId>,
+    verifying: bool,
+}
+
+/// A piece whose blocks are all in, ready for its SHA-1 check.
+#[derive(Debug)]
+pub struct CompletePiece {
+    pub index: PieceIndex,
+    pub data: Vec<u8>,
+    /// Connections that sent at least one of its blocks.
+    pub contributors: Vec<ConnId>,
+}
+
+/// What became of a received block.
+#[derive(Debug)]
+pub enum Received {
+    /// Stored; `others_asked` if other connections had requested it too (endgame).
+    Stored { others_asked: bool },
+    /// Stored, and it was the piece's last block.
+    Complete(CompletePiece, bool),
+    /// Already had, or never asked for by anyone: dropped.
+    Unwanted,
+}
+
+/// All pieces in flight for one torrent.
+#[derive(Debug)]
+pub struct Pieces {
+    block_len: u32,
+    in_progress: HashMap<PieceIndex, InProgress>,
+}
+
+impl Pieces {
+    pub fn new(block_len: u32) -> Self {
+        Self {
+            block_len: block_len.max(1),
+            in_progress: HashMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.in_progress.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.in_progress.is_empty()
+    }
+
+    pub fn contains(&self, piece: PieceIndex) -> bool {
+        self.in_progress.contains_key(&piece)
+    }
+
+    /// Starts `piece` of `len` bytes, owned by `owner`.
+    pub fn start(&mut self, piece: PieceIndex, len: u32, owner: ConnId) {
+        let count = len.div_ceil(self.block_len).max(1) as usize;
+        self.in_progress.insert(
+            piece,
+            InProgress {
+                len,
+                owner: Some(owner),
+                blocks: vec![BlockState::Missing; count],
+                data: vec![0; len as usize],
+                received: 0,
+                contributors: Vec::new(),
+                verifying: false,
+            },
+        );
+    }
+
+    /// Pieces owned by `conn`, then orphans (which `conn` adopts if `can_serve` says the
+    /// peer has them), in index order.
+    pub fn owned_or_adoptable(
+        &mut self,
+        conn: ConnId,
+        can_serve: impl Fn(PieceIndex) -> bool,
+    ) -> Vec<PieceIndex> {
+        let mut own: Vec<PieceIndex> = Vec::new();
+        let mut adopt: Vec<PieceIndex> = Vec::new();
+        for (&piece, p) in &self.in_progress {
+            if p.verifying || !can_serve(piece) {
+                continue;
+            }
+            match p.owner {
+                Some(owner) if owner == conn => own.push(piece),
+                None => adopt.push(piece),
+                Some(_) => {}
+            }
+        }
+        for piece in &adopt {
+            self.in_progress.get_mut(piece).expect("listed above").owner = Some(conn);
+        }
+        own.sort();
+        adopt.sort();
+        own.extend(adopt);
+        own
+    }
+
+    /// Pieces with missing blocks, any owner, in index order.
+    pub fn with_missing_blocks(&self) -> Vec<PieceIndex> {
+        let mut pieces: Vec<PieceIndex> = self
+            .in_progress
+            .iter()
+            .filter(|(_, p)| !p.verifying && p.blocks.contains(&BlockState::Missing))
+            .map(|(&piece, _)| piece)
+            .collect();
+        pieces.sort();
+        pieces
+    }
+
+    /// Hands `conn` up to `max` missing blocks of `piece`, appended to `out`.
+    pub fn take_missing(
+        &mut self,
+        piece: PieceIndex,
+        conn: ConnId,
+        max: usize,
+        out: &mut Vec<BlockRequest>,
+    ) {
+        let block_len = self.block_len;
+        let Some(p) = self.in_progress.get_mut(&piece).filter(|p| !p.verifying) else {
+            return;
+        };
+        for (i, state) in p.blocks.iter_mut().enumerate() {
+            if out.len() >= max {
+                return;
+            }
+            if *state == BlockState::Missing {
+                *state = BlockState::Requested(vec![conn]);
+                out.push(block_request(piece, p.len, block_len, i));
+            }
+        }
+    }
+
+    /// Endgame: hands `conn` up to `max` blocks that others requested and nobody
+    /// delivered yet, from pieces `can_serve` accepts.
+    pub fn take_duplicates(
+        &mut self,
+        conn: ConnId,
+        can_serve: impl Fn(PieceIndex) -> bool,
+        max: usize,
+        out: &mut Vec<BlockRequest>,
+    ) {
+        let block_len = self.block_len;
+        let mut pieces: Vec<(&PieceIndex, &mut InProgress)> = self
+            .in_progress
+            .iter_mut()
+            .filter(|(piece, p)| !p.verifying && can_serve(**piece))
+            .collect();
+        pieces.sort_by_key(|(piece, _)| **piece);
+        for (&piece, p) in pieces {
+            for (i, state) in p.blocks.iter_mut().enumerate() {
+                if out.len() >= max {
+                    return;
+                }
+                if let BlockState::Requested(by) = state
+                    && by.len() < MAX_REQUESTERS
+                    && !by.contains(&conn)
+                {
+                    by.push(conn);
+                    out.push(block_request(piece, p.len, block_len, i));
+                }
+            }
+        }
+    }
+
+    /// Withdraws `conn`'s request for one block (timeout, choke, cancel).
+    pub fn release(&mut self, conn: ConnId, request: &BlockRequest, count: u32) {
+        let Some(piece) = PieceIndex::new(request.index, count) else {
+            return;
+        };
+        let block_len = self.block_len;
+        if let Some(p) = self.in_progress.get_mut(&piece)
+            && let Some(state) = block_slot(p, block_len, request)
+        {
+            unrequest(state, conn);
+        }
+    }
+
+    /// Withdraws every request of a closing connection and orphans its pieces.
+    pub fn release_all(&mut self, conn: ConnId) {
+        for p in self.in_progress.values_mut() {
+            if p.owner == Some(conn) {
+                p.owner = None;
+            }
+            for state in &mut p.blocks {
+                unrequest(state, conn);
+            }
+        }
+    }
+
+    /// Whether the block of `request` is still worth receiving.
+    pub fn is_needed(&self, request: &BlockRequest, count: u32) -> bool {
+        let Some(piece) = PieceIndex::new(request.index, count) else {
+            return false;
+        };
+        self.in_progress.get(&piece).is_some_and(|p| {
+            let index = (request.begin / self.block_len) as usize;
+            !p.verifying
+                && p.blocks
+                    .get(index)
+                    .is_some_and(|s| *s != BlockState::Received)
+        })
+    }
+
+    /// Stores a block from `conn`; only exact blocks of pieces in progress are taken.
+    pub fn receive(&mut self, conn: ConnId, block: &Block, count: u32) -> Received {
+        let Some(piece) = PieceIndex::new(block.index, count) else {
+            return Received::Unwanted;
+        };
+        let block_len = self.block_len;
+        let Some(p) = self.in_progress.get_mut(&piece).filter(|p| !p.verifying) else {
+            return Received::Unwanted;
+        };
+        let request = BlockRequest {
+            index: block.index,
+            begin: block.begin,
+            length: block.data.len() as u32,
+        };
+        let Some(state) = block_slot(p, block_len, &request) else {
+            return Received::Unwanted;
+        };
+        let others_asked = match state {
+            BlockState::Received => return Received::Unwanted,
+            BlockState::Missing => false,
+            BlockState::Requested(by) => by.iter().any(|&c| c != conn),
+        };
+        *state = BlockState::Received;
+        let begin = block.begin as usize;
+        p.data[begin..begin + block.data.len()].copy_from_slice(&block.data);
+        p.received += 1;
+        if !p.contributors.contains(&conn) {
+            p.contributors.push(conn);
+        }
+        if p.received as usize == p.blocks.len() {
+            p.verifying = true;
+            let complete = CompletePiece {
+                index: piece,
+                data: std::mem::take(&mut p.data),
+                contributors: p.contributors.clone(),
+            };
+            return Received::Complete(complete, others_asked);
+        }
+        Received::Stored { others_asked }
+    }
+
+    /// Forgets a verified piece.
+    pub fn finish(&mut self, piece: PieceIndex) {
+        self.in_progress.remove(&piece);
+    }
+
+    /// Forgets a piece that failed verification, so it is fetched again from scratch.
+    pub fn reset(&mut self, piece: PieceIndex) {
+        self.in_progress.remove(&piece);
+    }
+}
+
+/// The request for block `i` of a piece of `len` bytes.
+fn block_request(piece: PieceIndex, len: u32, block_len: u32, i: usize) -> BlockRequest {
+    let begin = i as u32 * block_len;
+    BlockRequest {
+        index: piece.get(),
+        begin,
+        length: block_len.min(len - begin),
+    }
+}
+
+/// The state of the block `request` names, if it is exactly one of the piece's blocks.
+fn block_slot<'a>(
+    p: &'a mut InProgress,
+    block_len: u32,
+    request: &BlockRequest,
+) -> Option<&'a mut BlockState> {
+    if !request.begin.is_multiple_of(block_len) || request.begin >= p.len {
+        return None;
+    }
+    let expected_len = block_len.min(p.len - request.begin);
+    if expected_len != request.length {
+        return None;
+    }
+    p.blocks.get_mut((request.begin / block_len) as usize)
+}
+
+fn unrequest(state: &mut BlockState, conn: ConnId) {
+    if let BlockState::Requested(by) = state {
+        by.retain(|&c| c != conn);
+        if by.is_empty() {
+            *state = BlockState::Missing;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "pieces_tests.rs"]
+mod tests;

@@ -1,0 +1,168 @@
+use bytes::Bytes;
+
+use super::*;
+
+const COUNT: u32 = 4;
+const A: ConnId = ConnId::new(1);
+const B: ConnId = ConnId::new(2);
+const C: ConnId = ConnId::new(3);
+
+fn piece(i: u32) -> PieceIndex {
+    PieceIndex::new(i, COUNT).unwrap()
+}
+
+fn block(req: &BlockRequest, fill: u8) -> Block {
+    Block {
+        index: req.index,
+        begin: req.begin,
+        data: Bytes::from(vec![fill; req.length as usize]),
+    }
+}
+
+/// Piece 1 of 10 bytes in blocks of 4: 4 + 4 + 2.
+fn pieces() -> Pieces {
+    let mut pieces = Pieces::new(4);
+    pieces.start(piece(1), 10, A);
+    pieces
+}
+
+fn take(pieces: &mut Pieces, conn: ConnId, max: usize) -> Vec<BlockRequest> {
+    let mut out = Vec::new();
+    pieces.take_missing(piece(1), conn, max, &mut out);
+    out
+}
+
+#[test]
+fn blocks_cover_the_piece_and_assemble_in_place() {
+    let mut pieces = pieces();
+    let reqs = take(&mut pieces, A, 10);
+    let spans: Vec<(u32, u32)> = reqs.iter().map(|r| (r.begin, r.length)).collect();
+    assert_eq!(spans, [(0, 4), (4, 4), (8, 2)]);
+    assert!(take(&mut pieces, B, 10).is_empty(), "all requested");
+    // Out of order arrival.
+    for (req, fill) in [(&reqs[2], 3), (&reqs[0], 1)] {
+        assert!(matches!(
+            pieces.receive(A, &block(req, fill), COUNT),
+            Received::Stored {
+                others_asked: false
+            }
+        ));
+    }
+    let Received::Complete(done, false) = pieces.receive(A, &block(&reqs[1], 2), COUNT) else {
+        panic!("the last block completes the piece");
+    };
+    assert_eq!(done.index, piece(1));
+    assert_eq!(done.data, [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]);
+    assert_eq!(done.contributors, [A]);
+    assert!(
+        take(&mut pieces, A, 10).is_empty(),
+        "verifying pieces hand out nothing"
+    );
+    assert!(!pieces.is_needed(&reqs[0], COUNT));
+    pieces.finish(piece(1));
+    assert!(!pieces.contains(piece(1)));
+}
+
+#[test]
+fn only_exact_blocks_of_pieces_in_progress_are_taken() {
+    let mut pieces = pieces();
+    let reqs = take(&mut pieces, A, 10);
+    let bad = [
+        Block {
+            index: 2,
+            begin: 0,
+            data: Bytes::from_static(&[0; 4]),
+        },
+        Block {
+            index: 9,
+            begin: 0,
+            data: Bytes::from_static(&[0; 4]),
+        },
+        Block {
+            index: 1,
+            begin: 2,
+            data: Bytes::from_static(&[0; 4]),
+        },
+        Block {
+            index: 1,
+            begin: 0,
+            data: Bytes::from_static(&[0; 3]),
+        },
+        Block {
+            index: 1,
+            begin: 8,
+            data: Bytes::from_static(&[0; 4]),
+        },
+        Block {
+            index: 1,
+            begin: 12,
+            data: Bytes::from_static(&[0; 4]),
+        },
+    ];
+    for block in &bad {
+        assert!(
+            matches!(pieces.receive(A, block, COUNT), Received::Unwanted),
+            "{block:?}"
+        );
+    }
+    pieces.receive(B, &block(&reqs[0], 1), COUNT);
+    assert!(matches!(
+        pieces.receive(A, &block(&reqs[0], 1), COUNT),
+        Received::Unwanted
+    ));
+}
+
+#[test]
+fn released_blocks_go_back_to_missing() {
+    let mut pieces = pieces();
+    let reqs = take(&mut pieces, A, 2);
+    assert_eq!(reqs.len(), 2);
+    pieces.release(A, &reqs[0], COUNT);
+    let again = take(&mut pieces, B, 10);
+    assert_eq!(again.iter().map(|r| r.begin).collect::<Vec<_>>(), [0, 8]);
+    assert!(pieces.is_needed(&reqs[1], COUNT));
+}
+
+#[test]
+fn a_closed_connection_orphans_its_piece_for_the_next_one() {
+    let mut pieces = pieces();
+    pieces.start(piece(3), 4, B);
+    take(&mut pieces, A, 1);
+    assert_eq!(pieces.owned_or_adoptable(A, |_| true), [piece(1)]);
+    pieces.release_all(A);
+    // C's peer lacks piece 1: nothing to adopt.
+    assert!(pieces.owned_or_adoptable(C, |p| p != piece(1)).is_empty());
+    assert_eq!(pieces.owned_or_adoptable(C, |_| true), [piece(1)]);
+    assert!(
+        pieces.owned_or_adoptable(A, |_| true).is_empty(),
+        "C owns it now"
+    );
+    let reqs = take(&mut pieces, C, 10);
+    assert_eq!(reqs.len(), 3, "A's request was released too");
+    assert_eq!(pieces.with_missing_blocks(), [piece(3)]);
+}
+
+#[test]
+fn endgame_duplicates_are_bounded_and_flagged_on_arrival() {
+    let mut pieces = pieces();
+    let reqs = take(&mut pieces, A, 10);
+    let mut dup = Vec::new();
+    pieces.take_duplicates(A, |_| true, 10, &mut dup);
+    assert!(dup.is_empty(), "never the same block twice to one peer");
+    pieces.take_duplicates(B, |_| true, 2, &mut dup);
+    assert_eq!(dup, reqs[..2]);
+    let mut third = Vec::new();
+    pieces.take_duplicates(C, |_| true, 10, &mut third);
+    assert_eq!(third, reqs[2..], "at most two requesters per block");
+    let mut none = Vec::new();
+    pieces.take_duplicates(C, |p| p != piece(1), 10, &mut none);
+    assert!(none.is_empty());
+    assert!(matches!(
+        pieces.receive(B, &block(&reqs[0], 1), COUNT),
+        Received::Stored { others_asked: true }
+    ));
+    assert!(
+        !pieces.is_needed(&reqs[0], COUNT),
+        "A's copy is now cancelled"
+    );
+}

@@ -1,0 +1,13 @@
+//! Multi-engine tests on loopback: real sockets, a real in-process tracker, engines with
+//! their own stores. One test binary, so the crate graph is linked once.
+
+mod bad_peers;
+mod garbage;
+mod lifecycle;
+mod resume;
+mod ring_agreement;
+mod seeder_loss;
+mod streaming;
+mod support;
+mod swarm;
+mod tracker;

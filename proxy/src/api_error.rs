@@ -1,0 +1,191 @@
+//! The proxy's mapping from its [`Error`] to the shared registry error response,
+//! [`starling_runtime::ApiError`] (`{"errors":[{code,message,detail}]}`).
+//!
+//! Handlers return `Result<_, ApiError>`; every [`Error`] converts with `From`, the
+//! variant choosing the code, the error's text becoming the detail (except
+//! `MANIFEST_BLOB_UNKNOWN`, whose detail is the missing digest, as the reference registry
+//! sends it). Origin and build-index failures answer 503 `UNAVAILABLE`, except a 4xx
+//! registry error from the build-index, which is passed on as it is. Server-side
+//! failures are logged once by `starling_runtime::trace_requests`.
+
+use axum::http::header;
+use starling_core::registry::ErrorCode;
+use starling_runtime::ApiError;
+
+use crate::error::Error;
+use crate::headers::{self, BASIC_CHALLENGE, DOCKER_UPLOAD_UUID};
+use crate::paths;
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        if let Some(passed_on) = build_index_answer(&error) {
+            return passed_on;
+        }
+        if let Error::Invalid(core) = &error {
+            return ApiError::from(core);
+        }
+        let (code, message) = code_of(&error);
+        let api = ApiError::new(code, message);
+        match &error {
+            Error::ManifestBlobUnknown { digest } => api.with_detail(digest.to_string()),
+            Error::ChunkOutOfOrder {
+                name, id, offset, ..
+            } => api
+                .with_detail(error.to_string())
+                .with_header(header::LOCATION, headers::value(&paths::upload(name, id)))
+                .with_header(header::RANGE, headers::value(&paths::upload_range(*offset)))
+                .with_header(DOCKER_UPLOAD_UUID, headers::value(id.as_str())),
+            Error::RangeNotSatisfiable { size } => api.with_detail(error.to_string()).with_header(
+                header::CONTENT_RANGE,
+                headers::value(&format!("bytes */{size}")),
+            ),
+            Error::CredentialsMissing | Error::CredentialsInvalid { .. } => api
+                .with_detail(error.to_string())
+                .with_header(header::WWW_AUTHENTICATE, headers::value(BASIC_CHALLENGE)),
+            _ => api.with_detail(error.to_string()),
+        }
+    }
+}
+
+/// A client mistake the build-index reported (a bad tag or paging value) keeps its code.
+fn build_index_answer(error: &Error) -> Option<ApiError> {
+    use starling_build_index::Error as B;
+    let Error::BuildIndex { source, .. } = error else {
+        return None;
+    };
+    match source {
+        B::Status {
+            status: 400..=499,
+            error: Some(registry),
+            ..
+        } => Some(ApiError::from(registry.clone())),
+        B::Invalid(core) => Some(ApiError::from(core)),
+        B::InvalidPage { .. } => Some(
+            ApiError::from_code(ErrorCode::PaginationNumberInvalid).with_detail(source.to_string()),
+        ),
+        _ => None,
+    }
+}
+
+/// The registry code and message of `error`.
+fn code_of(error: &Error) -> (ErrorCode, &'static str) {
+    use ErrorCode as C;
+    match error {
+        // Converted through the core mapping before this is reached.
+        Error::Invalid(_) => (C::Unknown, "invalid input"),
+        Error::DigestMissing { .. } => (C::DigestInvalid, "digest missing"),
+        Error::DigestMismatch { .. } => (C::DigestInvalid, "content does not match digest"),
+        Error::UploadUnknown { .. } => (C::BlobUploadUnknown, "blob upload unknown"),
+        Error::ChunkOutOfOrder { .. } => (C::RangeInvalid, "chunk out of order"),
+        Error::RangeNotSatisfiable { .. } => (C::RangeInvalid, "range not satisfiable"),
+        Error::BadHeader { .. } => (C::BlobUploadInvalid, "invalid header"),
+        Error::BodyLength { .. } => (C::SizeInvalid, "body length mismatch"),
+        Error::BodyRead { .. } => (C::BlobUploadInvalid, "request body incomplete"),
+        Error::BlobUnknown { .. } => (C::BlobUnknown, "blob unknown to registry"),
+        Error::ManifestUnknown { .. } => (C::ManifestUnknown, "manifest unknown"),
+        Error::ManifestInvalid { .. } => (C::ManifestInvalid, "manifest invalid"),
+        Error::ManifestTooLarge { .. } => (C::SizeInvalid, "manifest too large"),
+        Error::ManifestBlobUnknown { .. } => (
+            C::ManifestBlobUnknown,
+            "manifest references a blob unknown to registry",
+        ),
+        Error::NameUnknown { .. } => (C::NameUnknown, "repository name not known to registry"),
+        Error::InvalidPage { .. } => (C::PaginationNumberInvalid, "invalid paging parameter"),
+        Error::CredentialsMissing | Error::CredentialsInvalid { .. } => {
+            (C::Unauthorized, "authentication required")
+        }
+        Error::Unsupported { .. } => (C::Unsupported, "the operation is unsupported"),
+        Error::Origin { .. } | Error::OriginStream { .. } | Error::BuildIndex { .. } => {
+            (C::Unavailable, "a storage service is unavailable")
+        }
+        Error::Io { .. } | Error::Htpasswd { .. } | Error::Task { .. } | Error::Serve(_) => {
+            (C::Unknown, "internal error")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use starling_core::registry::{RegistryError, UploadRef};
+    use starling_core::{Digest, RepoName};
+
+    use super::*;
+
+    fn code(error: Error) -> (StatusCode, ErrorCode) {
+        let api = ApiError::from(error);
+        (api.status(), api.registry_error().code)
+    }
+
+    #[test]
+    fn client_mistakes_get_their_codes() {
+        let d = Digest::of(b"x");
+        let name = RepoName::parse("a").unwrap();
+        let cases = [
+            (
+                Error::DigestMismatch {
+                    expected: d,
+                    actual: d,
+                },
+                400,
+                ErrorCode::DigestInvalid,
+            ),
+            (
+                Error::UploadUnknown {
+                    id: UploadRef::parse("x").unwrap(),
+                },
+                404,
+                ErrorCode::BlobUploadUnknown,
+            ),
+            (
+                Error::ManifestTooLarge { limit: 1 },
+                400,
+                ErrorCode::SizeInvalid,
+            ),
+            (
+                Error::ManifestBlobUnknown { digest: d },
+                400,
+                ErrorCode::ManifestBlobUnknown,
+            ),
+            (Error::NameUnknown { name }, 404, ErrorCode::NameUnknown),
+            (Error::CredentialsMissing, 401, ErrorCode::Unauthorized),
+            (
+                Error::Invalid(RepoName::parse("A").unwrap_err()),
+                400,
+                ErrorCode::NameInvalid,
+            ),
+        ];
+        for (error, status, want) in cases {
+            assert_eq!(code(error), (StatusCode::from_u16(status).unwrap(), want));
+        }
+    }
+
+    #[test]
+    fn build_index_client_mistakes_pass_through() {
+        let source = starling_build_index::Error::Status {
+            url: "http://b/tags".into(),
+            status: 400,
+            error: Some(RegistryError::from_code(ErrorCode::TagInvalid)),
+        };
+        let error = Error::build_index("put a tag")(source);
+        assert_eq!(
+            code(error),
+            (StatusCode::BAD_REQUEST, ErrorCode::TagInvalid)
+        );
+        let down = Error::build_index("put a tag")(starling_build_index::Error::NoHosts);
+        assert_eq!(
+            code(down),
+            (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
+        );
+    }
+
+    #[test]
+    fn the_missing_blob_is_the_detail() {
+        let d = Digest::of(b"x");
+        let api = ApiError::from(Error::ManifestBlobUnknown { digest: d });
+        assert_eq!(
+            api.registry_error().detail,
+            Some(serde_json::Value::String(d.to_string()))
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! Manifests as the proxy reads them: which media type a pushed manifest has, whether
+//! its JSON is an image manifest or an index of the kind it claims, and which blobs and
+//! manifests it references. Pure; no I/O.
+//!
+//! Accepted: Docker schema2 manifest and manifest list, OCI image manifest and index,
+//! and OCI artifacts (an OCI manifest with any config media type and an optional
+//! `artifactType`). Schema 1 and anything else is `MANIFEST_INVALID`.
+//!
+//! The media type comes from the request's `Content-Type`; without one, from the body's
+//! `mediaType`. When both are given they must name the same kind. When serving, the
+//! stored bytes decide: their `mediaType`, else their structure (see [`served_type`]).
+
+use serde::Deserialize;
+use starling_core::Digest;
+use starling_core::registry::ManifestKind;
+use starling_core::registry::media_type::{OCI_INDEX, OCI_MANIFEST};
+
+use crate::error::{Error, Result};
+
+/// A pushed manifest that parsed and is consistent with its media type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub kind: ManifestKind,
+    /// The media type it was pushed with, without parameters.
+    pub media_type: String,
+    /// Everything that must be in the registry before it: config and layers of an
+    /// image, the child manifests of an index. Layers with `urls` (Docker's
+    /// non-distributable "foreign" layers) live elsewhere and are not listed.
+    pub references: Vec<Digest>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Raw {
+    schema_version: Option<u64>,
+    media_type: Option<String>,
+    config: Option<Descriptor>,
+    layers: Option<Vec<Descriptor>>,
+    manifests: Option<Vec<Descriptor>>,
+}
+
+#[derive(Deserialize)]
+struct Descriptor {
+    digest: Digest,
+    #[serde(default)]
+    urls: Vec<String>,
+}
+
+/// Parses and checks a pushed manifest.
+pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
+    let raw: Raw = serde_json::from_slice(body)
+        .map_err(|e| Error::manifest(format!("not a manifest: {e}")))?;
+    if raw.schema_version != Some(2) {
+        return Err(Error::manifest("schemaVersion must be 2"));
+    }
+    let media_type = pushed_type(content_type, raw.media_type.as_deref())?;
+    let kind = ManifestKind::of(&media_type).expect("pushed_type returns manifest types");
+    let references = match kind {
+        ManifestKind::Image => image_references(raw)?,
+        ManifestKind::Index => index_references(raw)?,
+    };
+    Ok(Manifest {
+        kind,
+        media_type,
+        references,
+    })
+}
+
+/// The media type the manifest is pushed as.
+fn pushed_type(content_type: Option<&str>, body_type: Option<&str>) -> Result<String> {
+    let header = content_type.map(essence).filter(|t| !t.is_empty());
+    let Some(chosen) = header.or(body_type.map(essence)) else {
+        return Err(Error::manifest(
+            "no media type: send Content-Type or a mediaType field",
+        ));
+    };
+    let Some(kind) = ManifestKind::of(chosen) else {
+        return Err(Error::manifest(format!(
+            "unsupported manifest media type {chosen:?}"
+        )));
+    };
+    if let Some(body_type) = body_type
+        && ManifestKind::of(body_type) != Some(kind)
+    {
+        return Err(Error::manifest(format!(
+            "mediaType {body_type:?} does not match Content-Type {chosen:?}"
+        )));
+    }
+    Ok(chosen.to_ascii_lowercase())
+}
+
+fn image_references(raw: Raw) -> Result<Vec<Digest>> {
+    if raw.manifests.is_some() {
+        return Err(Error::manifest("an image manifest has no manifests list"));
+    }
+    let config = raw
+        .config
+        .ok_or_else(|| Error::manifest("an image manifest needs a config"))?;
+    let layers = raw.layers.unwrap_or_default();
+    let distributable = layers.into_iter().filter(|l| l.urls.is_empty());
+    Ok(std::iter::once(config.digest)
+        .chain(distributable.map(|l| l.digest))
+        .collect())
+}
+
+fn index_references(raw: Raw) -> Result<Vec<Digest>> {
+    if raw.config.is_some() || raw.layers.is_some() {
+        return Err(Error::manifest("an index has no config or layers"));
+    }
+    let manifests = raw
+        .manifests
+        .ok_or_else(|| Error::manifest("an index needs a manifests list"))?;
+    Ok(manifests.into_iter().map(|m| m.digest).collect())
+}
+
+/// The `Content-Type` of stored manifest bytes: their own `mediaType`; without one
+/// (optional in OCI, required in Docker schema2) the OCI type their structure shows.
+/// `None` when the bytes are no manifest at all (a layer fetched as a manifest).
+pub fn served_type(body: &[u8]) -> Option<String> {
+    let raw: Raw = serde_json::from_slice(body).ok()?;
+    if raw.schema_version != Some(2) {
+        return None;
+    }
+    match raw.media_type {
+        Some(media_type) => ManifestKind::of(&media_type).map(|_| media_type),
+        None if raw.manifests.is_some() => Some(OCI_INDEX.to_owned()),
+        None if raw.config.is_some() => Some(OCI_MANIFEST.to_owned()),
+        None => None,
+    }
+}
+
+/// The media type without parameters.
+fn essence(media_type: &str) -> &str {
+    media_type.split(';').next().unwrap_or_default().trim()
+}
+
+#[cfg(test)]
+#[path = "manifest_tests.rs"]
+mod tests;

@@ -1,0 +1,161 @@
+//! The manifest service: push (checked, stored as a blob in the origins, tagged in the
+//! build-index) and pull (tag resolved by the build-index, bytes from the origins).
+//!
+//! A push is checked completely before anything is written: the digest named in the URL
+//! must be the body's sha256, the JSON must be a manifest of its media type
+//! ([`crate::manifest`]), and every blob or child manifest it references must already be
+//! in the origin cluster. Only then are the bytes stored (namespace = the repository)
+//! and, for a tag, the tag pointed at the digest. A failed push changes nothing.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use starling_build_index::BuildIndexCluster;
+use starling_core::registry::Reference;
+use starling_core::{Digest, RepoName};
+use starling_origin::OriginCluster;
+use tracing::info;
+
+use crate::error::{Error, Result};
+use crate::manifest;
+use crate::metrics::ProxyMetrics;
+
+/// How many referenced blobs are checked at once.
+const STAT_CONCURRENCY: usize = 8;
+
+/// A manifest ready to be served.
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    pub digest: Digest,
+    pub media_type: String,
+    pub body: Bytes,
+}
+
+pub struct ManifestService {
+    origins: OriginCluster,
+    tags: BuildIndexCluster,
+    max_size: u64,
+    metrics: Arc<ProxyMetrics>,
+}
+
+impl ManifestService {
+    pub fn new(
+        origins: OriginCluster,
+        tags: BuildIndexCluster,
+        max_size: u64,
+        metrics: Arc<ProxyMetrics>,
+    ) -> Self {
+        Self {
+            origins,
+            tags,
+            max_size,
+            metrics,
+        }
+    }
+
+    /// The largest manifest accepted or served.
+    pub fn max_size(&self) -> u64 {
+        self.max_size
+    }
+
+    /// Stores a pushed manifest under `reference`; returns its digest.
+    pub async fn put(
+        &self,
+        name: &RepoName,
+        reference: &Reference,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<Digest> {
+        let digest = Digest::of(&body);
+        if let Reference::Digest(expected) = reference
+            && *expected != digest
+        {
+            return Err(Error::DigestMismatch {
+                expected: *expected,
+                actual: digest,
+            });
+        }
+        let parsed = manifest::parse(&body, content_type)?;
+        self.check_references(name, &parsed.references).await?;
+        let size = body.len() as u64;
+        let open = || futures::stream::once(futures::future::ready(Ok(body.clone()))).boxed();
+        self.origins
+            .upload(name, &digest, size, open)
+            .await
+            .map_err(Error::origin("store a manifest"))?;
+        if let Reference::Tag(tag) = reference {
+            self.tags
+                .put_tag(name, tag, &digest)
+                .await
+                .map_err(Error::build_index("put a tag"))?;
+        }
+        self.metrics.manifests_pushed.increment(1);
+        info!(%name, %reference, %digest, media_type = %parsed.media_type, "manifest pushed");
+        Ok(digest)
+    }
+
+    /// The manifest `reference` names; [`Error::ManifestUnknown`] when the tag is
+    /// unknown or the digest names no manifest in the origins.
+    pub async fn get(&self, name: &RepoName, reference: &Reference) -> Result<StoredManifest> {
+        let unknown = || Error::ManifestUnknown {
+            name: name.clone(),
+            reference: reference.clone(),
+        };
+        let digest = match reference {
+            Reference::Digest(digest) => *digest,
+            Reference::Tag(tag) => self
+                .tags
+                .get_tag(name, tag)
+                .await
+                .map_err(Error::build_index("look up a tag"))?
+                .ok_or_else(unknown)?,
+        };
+        let download = match self.origins.download(name, &digest).await {
+            Ok(download) => download,
+            Err(e) if e.is_not_found() => return Err(unknown()),
+            Err(e) => return Err(Error::origin("read a manifest")(e)),
+        };
+        // Anything larger was never accepted as a manifest (a layer asked for by digest).
+        if download.size > self.max_size {
+            return Err(unknown());
+        }
+        let chunks: Vec<Bytes> =
+            download
+                .body
+                .try_collect()
+                .await
+                .map_err(|source| Error::OriginStream {
+                    action: "reading a manifest",
+                    source,
+                })?;
+        let body = Bytes::from(chunks.concat());
+        let media_type = manifest::served_type(&body).ok_or_else(unknown)?;
+        Ok(StoredManifest {
+            digest,
+            media_type,
+            body,
+        })
+    }
+
+    /// Fails with the first reference (in manifest order) that no origin has.
+    async fn check_references(&self, name: &RepoName, references: &[Digest]) -> Result<()> {
+        // Owned clones per check: a stream of futures borrowing `self` is not provably
+        // `Send` for every lifetime, which axum handlers need.
+        let mut stats = futures::stream::iter(references.iter().copied())
+            .map(|digest| {
+                let (origins, name) = (self.origins.clone(), name.clone());
+                async move { (digest, origins.stat(&name, &digest).await) }
+            })
+            .buffered(STAT_CONCURRENCY);
+        while let Some((digest, stat)) = stats.next().await {
+            if stat
+                .map_err(Error::origin("stat a referenced blob"))?
+                .is_none()
+            {
+                return Err(Error::ManifestBlobUnknown { digest });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! The proxy's shared state: its services, built once from the configuration, and the
+//! readiness flag. Handlers reach everything through an `Arc<ProxyState>`.
+//!
+//! The proxy keeps no data of its own: blobs and manifests live in the origins, tags in
+//! the build-index. Only uploads in progress sit in `upload_dir`, and those do not
+//! survive a restart (clients start a blob again), so opening the state deletes what a
+//! previous run left there.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use starling_build_index::BuildIndexCluster;
+use starling_config::ProxyConfig;
+use starling_origin::OriginCluster;
+use tracing::info;
+
+use crate::auth::{Authenticator, Htpasswd};
+use crate::blobs::BlobService;
+use crate::error::{Error, Result};
+use crate::listing::ListingService;
+use crate::manifests::ManifestService;
+use crate::metrics::ProxyMetrics;
+use crate::uploads::file::FILE_PREFIX;
+use crate::uploads::{UPLOAD_IDLE_TIMEOUT, UploadService};
+
+/// Everything the handlers and background tasks share.
+pub struct ProxyState {
+    pub uploads: UploadService,
+    pub blobs: BlobService,
+    pub manifests: ManifestService,
+    pub listing: ListingService,
+    /// `None` when no htpasswd file is configured: everything is open.
+    pub auth: Option<Authenticator>,
+    pub origins: OriginCluster,
+    pub metrics: Arc<ProxyMetrics>,
+    ready: AtomicBool,
+}
+
+impl ProxyState {
+    /// Prepares `upload_dir`, reads the htpasswd file and builds the clients of the
+    /// origin cluster and the build-index. Starts nothing.
+    pub async fn open(cfg: &ProxyConfig) -> Result<Self> {
+        prepare_upload_dir(&cfg.upload_dir).await?;
+        let auth = match &cfg.htpasswd {
+            Some(path) => {
+                let htpasswd = Htpasswd::load(path).await?;
+                info!(users = htpasswd.len(), "basic auth required for pushes");
+                Some(Authenticator::new(htpasswd))
+            }
+            None => None,
+        };
+        let origins = OriginCluster::new(&cfg.origins);
+        let tags = BuildIndexCluster::new(&cfg.build_index)
+            .map_err(Error::build_index("configure the build-index hosts"))?;
+        let metrics = Arc::new(ProxyMetrics::new());
+        Ok(Self {
+            uploads: UploadService::new(
+                cfg.upload_dir.clone(),
+                UPLOAD_IDLE_TIMEOUT,
+                origins.clone(),
+                metrics.clone(),
+            ),
+            blobs: BlobService::new(origins.clone()),
+            manifests: ManifestService::new(
+                origins.clone(),
+                tags.clone(),
+                cfg.max_manifest_size.as_u64(),
+                metrics.clone(),
+            ),
+            listing: ListingService::new(tags),
+            auth,
+            origins,
+            metrics,
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// True between the start of serving and the shutdown request.
+    pub fn is_serving(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    pub fn set_serving(&self, serving: bool) {
+        self.ready.store(serving, Ordering::Relaxed);
+    }
+}
+
+/// Creates the directory and deletes upload files a previous run left behind.
+async fn prepare_upload_dir(dir: &Path) -> Result<()> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(Error::io("create the upload directory", dir.to_path_buf()))?;
+    let mut entries = tokio::fs::read_dir(dir)
+        .await
+        .map_err(Error::io("list the upload directory", dir.to_path_buf()))?;
+    let mut removed = 0;
+    loop {
+        let next = entries.next_entry().await;
+        let next = next.map_err(Error::io("list the upload directory", dir.to_path_buf()))?;
+        let Some(entry) = next else { break };
+        let stale = entry.file_name().to_string_lossy().starts_with(FILE_PREFIX);
+        if stale {
+            tokio::fs::remove_file(entry.path())
+                .await
+                .map_err(Error::io("remove a stale upload", entry.path()))?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        info!(removed, dir = %dir.display(), "stale uploads removed");
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! A registry stack on loopback for the end-to-end tests: one origin
+//! (`starling_testkit::OriginFixture`), one build-index (`starling_build_index::run`) and
+//! the proxy (`starling_proxy::run`), each on a listener bound to `127.0.0.1:0` before it
+//! starts; plus a runner for the real clients (skopeo, docker) that does not block the
+//! runtime serving them.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use starling_build_index::BuildIndexClient;
+use starling_config::{BuildIndexConfig, ClusterConfig, HealthCheckConfig, ProxyConfig};
+use starling_core::{Digest, RepoName, Tag};
+use starling_testkit::{OriginFixture, loopback_listener, wait_until};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A component served by `run` in this process.
+struct Served<E> {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<Result<(), E>>>,
+}
+
+impl<E: std::fmt::Display + Send + 'static> Served<E> {
+    async fn stop(mut self, what: &str) {
+        self.shutdown.cancel();
+        let task = self.task.take().expect("stopped once");
+        let outcome = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .unwrap_or_else(|_| panic!("{what} stops within 30s"))
+            .unwrap_or_else(|e| panic!("{what} panicked: {e}"));
+        if let Err(e) = outcome {
+            panic!("{what} failed: {e}");
+        }
+    }
+}
+
+impl<E> Drop for Served<E> {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Origin, build-index and proxy, wired together.
+pub struct Stack {
+    pub dir: TempDir,
+    pub origin: OriginFixture,
+    build_index: Served<starling_build_index::Error>,
+    proxy: Served<starling_proxy::Error>,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts the stack with the proxy's configuration adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut ProxyConfig)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = OriginFixture::start_alone(&dir.path().join("origin")).await;
+        origin.wait_ready().await;
+        let build_index = start_build_index(dir.path(), &origin).await;
+        let mut cfg = proxy_config(dir.path(), &origin, build_index.addr);
+        adjust(&mut cfg);
+        let listener = loopback_listener().await;
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(starling_proxy::run(cfg, listener, shutdown.clone()));
+        let stack = Self {
+            dir,
+            origin,
+            build_index,
+            proxy: Served {
+                addr,
+                shutdown,
+                task: Some(task),
+            },
+        };
+        stack.wait_ready().await;
+        stack
+    }
+
+    /// `127.0.0.1:<port>` of the proxy, as image references name it.
+    pub fn registry(&self) -> String {
+        self.proxy.addr.to_string()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.proxy.addr)
+    }
+
+    /// Whether the origin holds the blob (a HEAD straight to the origin).
+    pub async fn origin_has(&self, name: &str, digest: &Digest) -> bool {
+        let name = RepoName::parse(name).unwrap();
+        self.origin
+            .client()
+            .stat(&name, digest)
+            .await
+            .unwrap()
+            .is_some()
+    }
+
+    /// What the build-index says the tag points at.
+    pub async fn tag(&self, name: &str, tag: &str) -> Option<Digest> {
+        let client = BuildIndexClient::new(&self.build_index.addr.to_string());
+        let (name, tag) = (RepoName::parse(name).unwrap(), Tag::parse(tag).unwrap());
+        client.get_tag(&name, &tag).await.unwrap()
+    }
+
+    /// Files in the proxy's upload directory.
+    pub fn upload_files(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("uploads"))
+            .unwrap()
+            .count()
+    }
+
+    /// Stops the proxy, then the build-index, then the origin; each must end cleanly.
+    pub async fn stop(self) {
+        let Self {
+            dir,
+            origin,
+            build_index,
+            proxy,
+        } = self;
+        proxy.stop("proxy").await;
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("uploads"))
+                .unwrap()
+                .count(),
+            0,
+            "the proxy leaves no upload files behind"
+        );
+        build_index.stop("build-index").await;
+        origin.stop().await;
+    }
+
+    async fn wait_ready(&self) {
+        let http = reqwest::Client::new();
+        let url = self.url("/readiness");
+        wait_until("the proxy to be ready", Duration::from_secs(30), || {
+            let request = http.get(&url).send();
+            async move { request.await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await;
+    }
+}
+
+async fn start_build_index(
+    dir: &Path,
+    origin: &OriginFixture,
+) -> Served<starling_build_index::Error> {
+    let listener = loopback_listener().await;
+    let addr = listener.local_addr().unwrap();
+    let cfg = BuildIndexConfig {
+        listen: addr,
+        database: dir.join("build-index/tags.db"),
+        advertise: addr.to_string(),
+        origins: ClusterConfig::with_hosts([origin.host()]),
+        ..BuildIndexConfig::default()
+    };
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(starling_build_index::run(cfg, listener, shutdown.clone()));
+    Served {
+        addr,
+        shutdown,
+        task: Some(task),
+    }
+}
+
+fn proxy_config(dir: &Path, origin: &OriginFixture, build_index: SocketAddr) -> ProxyConfig {
+    let mut origins = ClusterConfig::with_hosts([origin.host()]);
+    origins.health_check = HealthCheckConfig {
+        interval: Duration::from_millis(200),
+        timeout: Duration::from_millis(200),
+        fails: 2,
+        passes: 1,
+    };
+    ProxyConfig {
+        origins,
+        build_index: vec![build_index.to_string()],
+        upload_dir: dir.join("uploads"),
+        ..ProxyConfig::default()
+    }
+}
+
+/// The outcome of an external command.
+pub struct Output {
+    pub success: bool,
+    pub text: String,
+}
+
+/// Runs `program args…` to completion without blocking the runtime (the servers the
+/// command talks to run on it), with `envs` set.
+pub async fn run(program: &str, args: &[&str], envs: &[(&str, &Path)]) -> Output {
+    let mut command = tokio::process::Command::new(program);
+    command.args(args).kill_on_drop(true);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let output = command
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    Output {
+        success: output.status.success(),
+        text: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+/// [`run`], failing the test with the command's output unless it succeeds.
+pub async fn run_ok(program: &str, args: &[&str], envs: &[(&str, &Path)]) -> String {
+    let output = run(program, args, envs).await;
+    assert!(
+        output.success,
+        "{program} {} failed:\n{}",
+        args.join(" "),
+        output.text
+    );
+    output.text
+}
+
+/// A path argument as text.
+pub fn arg(path: &Path) -> String {
+    path.to_str().expect("test paths are UTF-8").to_owned()
+}
