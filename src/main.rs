@@ -34,7 +34,7 @@ enum Command {
     Origin(ConfigArg),
     /// Tag to digest index with cross-cluster replication.
     BuildIndex(ConfigArg),
-    /// Registry v2 push API for builders: blobs to origins, tags to build-index.
+    /// Registry v2 push and pull API for builders: blobs to origins, tags to build-index.
     Proxy(ConfigArg),
     /// A whole local cluster on loopback: proxy, origin, tracker, build-index and agents.
     Dev(DevArgs),
