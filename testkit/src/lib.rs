@@ -28,6 +28,25 @@ pub use process::{ServerProcess, random_port, require_program, run_command};
 /// How often [`wait_until`] re-checks its condition.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held, for
+/// tests that assert on the outcome themselves.
+pub async fn poll_until<F, Fut>(timeout: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
 /// Polls `condition` until it holds, failing the test after `timeout` with `what`.
 pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut condition: F)
 where

@@ -5,10 +5,9 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use starling_build_index::BuildIndexClient;
 use starling_config::{BuildIndexConfig, NamespaceBackend, RetryConfig};
@@ -131,20 +130,6 @@ pub fn digest(content: &str) -> Digest {
     Digest::of(content.as_bytes())
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes.
-pub async fn wait_until<F, Fut>(timeout: Duration, mut condition: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+/// Polls until a condition holds or the timeout passes; returns whether it held.
+#[allow(unused_imports)]
+pub use starling_testkit::poll_until as wait_until;

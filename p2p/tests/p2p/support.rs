@@ -1,11 +1,10 @@
 //! Test support: an in-process tracker, random blobs with their metainfo, engines on
 //! loopback with their own stores, and `wait_until`.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use rand::RngExt;
@@ -235,20 +234,6 @@ pub async fn digest_stream(mut stream: BlobStream) -> std::io::Result<(Digest, u
     Ok((hasher.finish(), len))
 }
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-pub async fn wait_until<F, Fut>(timeout: Duration, mut condition: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+/// Polls until a condition holds or the timeout passes; returns whether it held.
+#[allow(unused_imports)]
+pub use starling_testkit::poll_until as wait_until;

@@ -9,9 +9,9 @@ pub mod origin_proxy;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::future::Future;
+
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bendy::decoding::{Decoder, FromBencode};
 use bendy::value::Value;
@@ -236,20 +236,6 @@ pub async fn raw_get(addr: SocketAddr, target: &[u8]) -> (u16, Vec<u8>) {
     (status, response[split + 4..].to_vec())
 }
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-pub async fn wait_until<F, Fut>(timeout: Duration, mut condition: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+/// Polls until a condition holds or the timeout passes; returns whether it held.
+#[allow(unused_imports)]
+pub use starling_testkit::poll_until as wait_until;
