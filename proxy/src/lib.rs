@@ -11,7 +11,7 @@
 //! - [`handlers`]: thin wrappers with typed responses; [`request`] reads query and
 //!   headers into typed values;
 //! - services: [`uploads`] (temp files and sessions), [`blobs`], [`manifests`] (with the
-//!   pure [`manifest`] checks), [`listing`];
+//!   pure manifest checks of `starling_core::registry::manifest`), [`listing`];
 //! - plumbing: [`state`], [`error`], [`api_error`], [`paths`], [`headers`], [`metrics`].
 //!
 //! The HTTP API is documented in `docs/proxy-api.md`.
@@ -24,7 +24,6 @@ pub mod error;
 pub mod handlers;
 pub mod headers;
 pub mod listing;
-pub mod manifest;
 pub mod manifests;
 pub mod metrics;
 pub mod paths;

@@ -3,7 +3,7 @@
 //!
 //! A push is checked completely before anything is written: the digest named in the URL
 //! must be the body's sha256, the JSON must be a manifest of its media type
-//! ([`crate::manifest`]), and every blob or child manifest it references must already be
+//! (`starling_core::registry::manifest`), and every blob or child manifest it references must already be
 //! in the origin cluster. Only then are the bytes stored (namespace = the repository)
 //! and, for a tag, the tag pointed at the digest. A failed push changes nothing.
 
@@ -12,13 +12,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use starling_build_index::BuildIndexCluster;
-use starling_core::registry::Reference;
+use starling_core::registry::{Reference, manifest};
 use starling_core::{Digest, RepoName};
 use starling_origin::OriginCluster;
 use tracing::info;
 
 use crate::error::{Error, Result};
-use crate::manifest;
 use crate::metrics::ProxyMetrics;
 
 /// How many referenced blobs are checked at once.
@@ -76,7 +75,7 @@ impl ManifestService {
                 actual: digest,
             });
         }
-        let parsed = manifest::parse(&body, content_type)?;
+        let parsed = manifest::parse(&body, content_type).map_err(|e| Error::manifest(e.0))?;
         self.check_references(name, &parsed.references).await?;
         let size = body.len() as u64;
         let open = || futures::stream::once(futures::future::ready(Ok(body.clone()))).boxed();

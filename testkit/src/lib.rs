@@ -7,10 +7,12 @@
 //!   high port, retried on another port if one is taken, restartable on the same port;
 //! - [`OriginFixture`]: an origin served by `starling_origin::run` on a listener bound
 //!   to `127.0.0.1:0`;
-//! - [`CountingBackend`]: a backend wrapper that counts requests and can hold or fail them.
+//! - [`CountingBackend`]: a backend wrapper that counts requests and can hold or fail them;
+//! - [`clients`]: real registry clients (docker, skopeo, podman, ctr) run from async tests.
 
 mod backend;
 mod blob;
+pub mod clients;
 mod moto;
 pub mod oci;
 mod origin;

@@ -8,9 +8,11 @@
 //! [`RegistryError`] lives in the crates that serve HTTP.
 
 pub mod error;
+pub mod manifest;
 pub mod media_type;
 pub mod path;
 
 pub use error::{ErrorCode, RegistryError};
+pub use manifest::{Manifest, ManifestError};
 pub use media_type::ManifestKind;
 pub use path::{Endpoint, Reference, UploadRef, parse_path};

@@ -37,7 +37,7 @@ pub async fn catalog(state: &ProxyState, query: &RegistryQuery) -> Result<Respon
 }
 
 /// The page as JSON, with `Link: <next>; rel="next"` when more may follow.
-fn paged<T: Serialize>(listed: Listed<T>) -> Response {
+pub fn paged<T: Serialize>(listed: Listed<T>) -> Response {
     let mut response = Json(listed.body).into_response();
     if let Some(next) = listed.next
         && let Ok(link) = HeaderValue::from_str(&format!("<{next}>; rel=\"next\""))

@@ -59,7 +59,8 @@ impl IntoResponse for BlobRead {
     }
 }
 
-fn blob_headers(h: &mut HeaderMap, digest: &Digest, length: u64) {
+/// The headers of a blob answer (HEAD, 200 or 206) of `length` bytes.
+pub fn blob_headers(h: &mut HeaderMap, digest: &Digest, length: u64) {
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     h.insert(
         header::CONTENT_TYPE,

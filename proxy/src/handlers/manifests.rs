@@ -91,8 +91,8 @@ impl IntoResponse for ManifestCreated {
 
 /// A manifest, or for HEAD only its headers.
 pub struct ManifestBody {
-    manifest: StoredManifest,
-    head: bool,
+    pub manifest: StoredManifest,
+    pub head: bool,
 }
 
 impl IntoResponse for ManifestBody {

@@ -7,8 +7,10 @@ use std::path::Path;
 
 use starling_testkit::require_program;
 
-use crate::oci::Layout;
-use crate::support::{Stack, arg, run, run_ok};
+use starling_testkit::clients::{Output, arg, run, run_ok};
+use starling_testkit::oci::Layout;
+
+use crate::support::Stack;
 
 const USER: &str = "ci";
 const PASSWORD: &str = "pushing-is-allowed";
@@ -24,7 +26,7 @@ async fn stack_with_auth() -> Stack {
     stack
 }
 
-async fn skopeo(home: &Path, args: &[&str]) -> crate::support::Output {
+async fn skopeo(home: &Path, args: &[&str]) -> Output {
     let mut all = vec!["--insecure-policy"];
     all.extend_from_slice(args);
     run("skopeo", &all, &[("HOME", home)]).await
@@ -79,14 +81,19 @@ async fn skopeo_pushes_need_credentials() {
 
 #[tokio::test]
 async fn docker_logs_in_before_pushing() {
-    crate::docker::require_docker().await;
+    starling_testkit::clients::require_docker().await;
     let stack = stack_with_auth().await;
     let config = stack.dir.path().join("docker-config");
     std::fs::create_dir_all(&config).unwrap();
     let env = [("DOCKER_CONFIG", config.as_path())];
     let tag = format!("{}/team/busybox:auth", stack.registry());
-    let _cleanup = crate::docker::Cleanup(tag.clone());
-    crate::docker::build_busybox_image(&stack.dir.path().join("context"), &tag, &config).await;
+    let _cleanup = starling_testkit::clients::DockerImageCleanup(tag.clone());
+    starling_testkit::clients::build_busybox_image(
+        &stack.dir.path().join("context"),
+        &tag,
+        &config,
+    )
+    .await;
 
     let anonymous = run("docker", &["push", &tag], &env).await;
     assert!(

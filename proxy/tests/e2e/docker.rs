@@ -3,55 +3,14 @@
 //! 127.0.0.0/8 as insecure, so plain HTTP needs no daemon configuration.
 //!
 //! Needs a reachable docker daemon and `/bin/busybox` (package `busybox-static`); the
-//! test fails, naming what is missing, when either is absent.
+//! test fails, naming what is missing, when either is absent
+//! (`starling_testkit::clients::require_docker`).
 
-use std::path::Path;
+use starling_testkit::clients::{
+    DockerImageCleanup as Cleanup, build_busybox_image, require_docker, run, run_ok,
+};
 
-use starling_testkit::require_program;
-
-use crate::support::{Stack, arg, run, run_ok};
-
-const BUSYBOX: &str = "/bin/busybox";
-
-/// An image tag removed from the daemon when the test ends, passed or failed.
-pub struct Cleanup(pub String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        // Blocking is fine here: the test is over and the servers are stopping.
-        let _ = std::process::Command::new("docker")
-            .args(["rmi", "-f", &self.0])
-            .output();
-    }
-}
-
-pub async fn require_docker() {
-    require_program("docker", "apt-get install -y docker.io");
-    let info = run("docker", &["info", "--format", "{{.ServerVersion}}"], &[]).await;
-    assert!(
-        info.success,
-        "the docker daemon is not reachable (is dockerd running, and may this user use \
-         /var/run/docker.sock?):\n{}",
-        info.text
-    );
-    assert!(
-        Path::new(BUSYBOX).is_file(),
-        "{BUSYBOX} is missing; install it with: apt-get install -y busybox-static"
-    );
-}
-
-/// `docker build` of `FROM scratch` + busybox in `dir`, tagged `tag`.
-pub async fn build_busybox_image(dir: &Path, tag: &str, docker_config: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::copy(BUSYBOX, dir.join("busybox")).unwrap();
-    std::fs::write(
-        dir.join("Dockerfile"),
-        "FROM scratch\nCOPY busybox /bin/busybox\n",
-    )
-    .unwrap();
-    let env = [("DOCKER_CONFIG", docker_config)];
-    run_ok("docker", &["build", "-t", tag, &arg(dir)], &env).await;
-}
+use crate::support::Stack;
 
 #[tokio::test]
 async fn docker_pushes_pulls_and_runs_an_image() {

@@ -4,6 +4,5 @@
 mod auth;
 mod bad_inputs;
 mod docker;
-mod oci;
 mod skopeo;
 mod support;

@@ -5,8 +5,10 @@ use serde_json::Value;
 use starling_core::registry::media_type::{OCI_INDEX, OCI_MANIFEST};
 use starling_testkit::require_program;
 
-use crate::oci::{self, Layout};
-use crate::support::{Stack, arg, run_ok};
+use starling_testkit::clients::{arg, run_ok};
+use starling_testkit::oci::{self, Layout};
+
+use crate::support::Stack;
 
 /// `skopeo --insecure-policy <args>`, with HOME in `home` so no stored credentials or
 /// policy of the machine take part.

@@ -1,8 +1,7 @@
 //! A registry stack on loopback for the end-to-end tests: one origin
 //! (`starling_testkit::OriginFixture`), one build-index (`starling_build_index::run`) and
 //! the proxy (`starling_proxy::run`), each on a listener bound to `127.0.0.1:0` before it
-//! starts; plus a runner for the real clients (skopeo, docker) that does not block the
-//! runtime serving them.
+//! starts. The real clients are run with `starling_testkit::clients`.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -183,49 +182,4 @@ fn proxy_config(dir: &Path, origin: &OriginFixture, build_index: SocketAddr) -> 
         upload_dir: dir.join("uploads"),
         ..ProxyConfig::default()
     }
-}
-
-/// The outcome of an external command.
-pub struct Output {
-    pub success: bool,
-    pub text: String,
-}
-
-/// Runs `program args…` to completion without blocking the runtime (the servers the
-/// command talks to run on it), with `envs` set.
-pub async fn run(program: &str, args: &[&str], envs: &[(&str, &Path)]) -> Output {
-    let mut command = tokio::process::Command::new(program);
-    command.args(args).kill_on_drop(true);
-    for (key, value) in envs {
-        command.env(key, value);
-    }
-    let output = command
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    Output {
-        success: output.status.success(),
-        text: format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    }
-}
-
-/// [`run`], failing the test with the command's output unless it succeeds.
-pub async fn run_ok(program: &str, args: &[&str], envs: &[(&str, &Path)]) -> String {
-    let output = run(program, args, envs).await;
-    assert!(
-        output.success,
-        "{program} {} failed:\n{}",
-        args.join(" "),
-        output.text
-    );
-    output.text
-}
-
-/// A path argument as text.
-pub fn arg(path: &Path) -> String {
-    path.to_str().expect("test paths are UTF-8").to_owned()
 }

@@ -1,4 +1,5 @@
-//! Manifests as the proxy reads them: which media type a pushed manifest has, whether
+//! Manifests as registries read them (the proxy checks pushes, the agent serves pulls,
+//! the build-index follows references when replicating): which media type a pushed manifest has, whether
 //! its JSON is an image manifest or an index of the kind it claims, and which blobs and
 //! manifests it references. Pure; no I/O.
 //!
@@ -11,11 +12,23 @@
 //! stored bytes decide: their `mediaType`, else their structure (see [`served_type`]).
 
 use serde::Deserialize;
-use starling_core::Digest;
-use starling_core::registry::ManifestKind;
-use starling_core::registry::media_type::{OCI_INDEX, OCI_MANIFEST};
 
-use crate::error::{Error, Result};
+use crate::Digest;
+use crate::registry::ManifestKind;
+use crate::registry::media_type::{OCI_INDEX, OCI_MANIFEST};
+
+/// Why a manifest was refused; served as `MANIFEST_INVALID`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ManifestError(pub String);
+
+impl ManifestError {
+    fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
+
+type Result<T> = std::result::Result<T, ManifestError>;
 
 /// A pushed manifest that parsed and is consistent with its media type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +62,9 @@ struct Descriptor {
 /// Parses and checks a pushed manifest.
 pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
     let raw: Raw = serde_json::from_slice(body)
-        .map_err(|e| Error::manifest(format!("not a manifest: {e}")))?;
+        .map_err(|e| ManifestError::new(format!("not a manifest: {e}")))?;
     if raw.schema_version != Some(2) {
-        return Err(Error::manifest("schemaVersion must be 2"));
+        return Err(ManifestError::new("schemaVersion must be 2"));
     }
     let media_type = pushed_type(content_type, raw.media_type.as_deref())?;
     let kind = ManifestKind::of(&media_type).expect("pushed_type returns manifest types");
@@ -70,19 +83,19 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
 fn pushed_type(content_type: Option<&str>, body_type: Option<&str>) -> Result<String> {
     let header = content_type.map(essence).filter(|t| !t.is_empty());
     let Some(chosen) = header.or(body_type.map(essence)) else {
-        return Err(Error::manifest(
+        return Err(ManifestError::new(
             "no media type: send Content-Type or a mediaType field",
         ));
     };
     let Some(kind) = ManifestKind::of(chosen) else {
-        return Err(Error::manifest(format!(
+        return Err(ManifestError::new(format!(
             "unsupported manifest media type {chosen:?}"
         )));
     };
     if let Some(body_type) = body_type
         && ManifestKind::of(body_type) != Some(kind)
     {
-        return Err(Error::manifest(format!(
+        return Err(ManifestError::new(format!(
             "mediaType {body_type:?} does not match Content-Type {chosen:?}"
         )));
     }
@@ -91,11 +104,13 @@ fn pushed_type(content_type: Option<&str>, body_type: Option<&str>) -> Result<St
 
 fn image_references(raw: Raw) -> Result<Vec<Digest>> {
     if raw.manifests.is_some() {
-        return Err(Error::manifest("an image manifest has no manifests list"));
+        return Err(ManifestError::new(
+            "an image manifest has no manifests list",
+        ));
     }
     let config = raw
         .config
-        .ok_or_else(|| Error::manifest("an image manifest needs a config"))?;
+        .ok_or_else(|| ManifestError::new("an image manifest needs a config"))?;
     let layers = raw.layers.unwrap_or_default();
     let distributable = layers.into_iter().filter(|l| l.urls.is_empty());
     Ok(std::iter::once(config.digest)
@@ -105,11 +120,11 @@ fn image_references(raw: Raw) -> Result<Vec<Digest>> {
 
 fn index_references(raw: Raw) -> Result<Vec<Digest>> {
     if raw.config.is_some() || raw.layers.is_some() {
-        return Err(Error::manifest("an index has no config or layers"));
+        return Err(ManifestError::new("an index has no config or layers"));
     }
     let manifests = raw
         .manifests
-        .ok_or_else(|| Error::manifest("an index needs a manifests list"))?;
+        .ok_or_else(|| ManifestError::new("an index needs a manifests list"))?;
     Ok(manifests.into_iter().map(|m| m.digest).collect())
 }
 

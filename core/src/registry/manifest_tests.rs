@@ -1,10 +1,10 @@
-//! Tests of [`super::parse`] and [`super::served_type`]: every media type the proxy
+//! Tests of [`super::parse`] and [`super::served_type`]: every media type a registry
 //! accepts, and the malformed manifests it refuses.
 
-use serde_json::json;
-use starling_core::registry::media_type::{
+use crate::registry::media_type::{
     DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_EMPTY,
 };
+use serde_json::json;
 
 use super::*;
 
@@ -41,7 +41,7 @@ fn index(media_type: Option<&str>) -> Vec<u8> {
 
 fn invalid(body: &[u8], content_type: Option<&str>) -> String {
     match parse(body, content_type) {
-        Err(Error::ManifestInvalid { reason }) => reason,
+        Err(ManifestError(reason)) => reason,
         other => panic!("expected MANIFEST_INVALID, got {other:?}"),
     }
 }
