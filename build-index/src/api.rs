@@ -16,7 +16,14 @@ use crate::paging::PageRequest;
 /// address. The receiver applies the put but does not forward it again.
 pub const REPLICATED_FROM: &str = "starling-replicated-from";
 
-/// On a forwarded put: the update's last-writer-wins stamp (Unix milliseconds).
+/// Marks a put sent by a build-index of another cluster (a `remotes` entry there); its
+/// value is the sender's `advertise` address. The receiver applies it if newer and
+/// forwards it to its own replicas, but never sends it on to its own remotes, so two
+/// clusters that replicate to each other do not bounce a tag back and forth.
+pub const REPLICATED_FROM_CLUSTER: &str = "starling-replicated-from-cluster";
+
+/// On a forwarded or cross-cluster put: the update's last-writer-wins stamp (Unix
+/// milliseconds).
 pub const UPDATED_AT: &str = "starling-tag-updated-at";
 
 /// `team/app` as the path segment `team%2Fapp`.

@@ -45,12 +45,16 @@ impl From<Error> for ApiError {
             Error::Backend { .. }
             | Error::Request { .. }
             | Error::Status { .. }
-            | Error::InvalidResponse { .. } => ErrorCode::Unavailable,
+            | Error::InvalidResponse { .. }
+            | Error::Origin { .. }
+            | Error::ReadBlob { .. } => ErrorCode::Unavailable,
             Error::Database { .. }
             | Error::DatabaseTask(_)
             | Error::CreateDir { .. }
             | Error::Corrupt { .. }
             | Error::NoHosts
+            | Error::BlobMissing { .. }
+            | Error::Manifest { .. }
             | Error::Serve(_) => ErrorCode::Unknown,
         };
         ApiError::from_code(code).with_detail(detail)

@@ -56,6 +56,17 @@ pub fn default_http_client() -> reqwest::Client {
 }
 
 impl BuildIndexClient {
+    /// A client of the build-index at base URL `url` (`http://` or `https://`, as in a
+    /// `remotes` entry); [`Self::host`] is then the URL.
+    pub fn with_base_url(http: reqwest::Client, url: &str) -> Self {
+        let base = url.trim_end_matches('/');
+        Self {
+            http,
+            host: base.to_owned(),
+            base: base.to_owned(),
+        }
+    }
+
     /// A client of `host` (`host:port`) with the default HTTP client.
     pub fn new(host: &str) -> Self {
         Self::with_http(default_http_client(), host)
@@ -139,6 +150,20 @@ impl BuildIndexClient {
         put_outcome(&url, send(request, &url).await?)
             .await
             .map(drop)
+    }
+
+    /// Sends a put to a build-index of another cluster on behalf of this cluster's
+    /// build-index `from`: applied there if newer than what it holds (the stamp travels
+    /// with it), forwarded to its replicas, and not sent on to its remotes.
+    pub async fn put_from_cluster(&self, update: &TagUpdate, from: &str) -> Result<PutOutcome> {
+        let url = self.url(&api::tag_path(&update.repo, &update.tag));
+        let request = self
+            .http
+            .put(&url)
+            .header(api::REPLICATED_FROM_CLUSTER, from)
+            .header(api::UPDATED_AT, update.updated_at.to_string())
+            .body(update.digest.to_string());
+        put_outcome(&url, send(request, &url).await?).await
     }
 
     fn url(&self, path: &str) -> String {

@@ -5,6 +5,7 @@
 
 use thiserror::Error;
 
+use starling_core::Digest;
 use starling_core::registry::RegistryError;
 
 /// Everything that can go wrong in the build-index and its client.
@@ -79,6 +80,34 @@ pub enum Error {
     /// Another build-index answered 2xx with a body that does not parse.
     #[error("invalid response from {url}: {reason}")]
     InvalidResponse { url: String, reason: String },
+
+    /// An origin (of this cluster or a remote one) failed while a tag was replicated to
+    /// a remote cluster.
+    #[error("origin: {action} {digest}: {source}")]
+    Origin {
+        action: &'static str,
+        digest: Digest,
+        /// Boxed: an origin error is large, and this enum is every `Result` here.
+        #[source]
+        source: Box<starling_origin::ClientError>,
+    },
+
+    /// A blob's body broke off while it was read from this cluster's origins.
+    #[error("reading blob {digest} from the origins: {source}")]
+    ReadBlob {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A blob the tag needs is on none of this cluster's origins (nor their backends).
+    #[error("blob {digest} is not on this cluster's origins")]
+    BlobMissing { digest: Digest },
+
+    /// The tag's digest, or a manifest an index lists, is no manifest that can be
+    /// followed. Content-addressed, so retrying cannot help.
+    #[error("manifest {digest}: {reason}")]
+    Manifest { digest: Digest, reason: String },
 
     /// A cluster client was built from an empty host list.
     #[error("no build-index hosts given")]

@@ -5,11 +5,14 @@
 //! the tag backend chosen per repository, and are read through from it on a local miss
 //! (which is how an upstream-registry backend serves tags). Every put is forwarded to the
 //! other build-index replicas of the cluster; failed forwards are retried from a
-//! persistent queue. The HTTP API is described in `docs/build-index-api.md`.
+//! persistent queue. A client put of a repository matching a `remotes` entry is sent to
+//! that remote cluster, once every blob the tag needs is on the remote origins. The
+//! HTTP API is described in `docs/build-index-api.md`.
 //!
 //! Layout, top-down: [`server`] (routes, `run`, shutdown order) -> [`handlers`] (thin
 //! HTTP wrappers) -> [`service`] (put, get, list: the rules) -> [`store`] (SQLite tags
-//! and replication queue), [`replication`] (forwards and the retry loop); plus [`api`]
+//! and the two task queues), [`replication`] (forwards to replicas and the retry loop),
+//! [`remotes`] (cross-cluster replication, blobs first); plus [`api`]
 //! (paths, headers and bodies shared with [`client`]), [`paging`], [`api_error`],
 //! [`metrics`], [`clock`] and [`locks`].
 
@@ -22,6 +25,7 @@ pub mod handlers;
 pub mod locks;
 pub mod metrics;
 pub mod paging;
+pub mod remotes;
 pub mod replication;
 pub mod server;
 pub mod service;

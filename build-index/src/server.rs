@@ -3,10 +3,11 @@
 //!
 //! Shutdown order once `shutdown` fires: readiness turns 503; axum stops accepting and
 //! lets in-flight requests finish (a client put in flight completes its forwards or
-//! queues them); then the replication retry loop (which watches a child of the same
-//! token, also cancelled if serving fails) is awaited: an attempt it interrupts stays
-//! queued for the next start; then the database is closed as the state drops, and `run`
-//! returns.
+//! queues them, and queues its remote tasks); then the background tasks, which watch a
+//! child of the same token (also cancelled if serving fails), are awaited: the retry
+//! loops of the replica and remote queues (an attempt they interrupt, even part-way
+//! through a blob copy, stays queued for the next start) and the origin health checks;
+//! then the database is closed as the state drops, and `run` returns.
 
 use std::sync::Arc;
 
@@ -54,16 +55,16 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<()> {
     let state = Arc::new(BuildIndexState::open(&cfg).await?);
-    if !cfg.remotes.is_empty() {
-        // Said once at startup so that a configured remote is never silently ignored.
-        tracing::warn!(
-            remotes = cfg.remotes.len(),
-            "cross-cluster replication (remotes) is not implemented; tags stay in this cluster"
-        );
-    }
     let local = listener.local_addr().map_err(Error::Serve)?;
     let tasks = shutdown.child_token();
-    let retry = spawn_named("replication", retry_loop(state.replicator(), tasks.clone()));
+    let retries = [
+        spawn_named("replication", retry_loop(state.replicator(), tasks.clone())),
+        spawn_named(
+            "remote-replication",
+            retry_loop(state.remotes(), tasks.clone()),
+        ),
+    ];
+    let health_checks = state.remotes().start_health_checks(&tasks);
 
     let draining = state.clone();
     let stop_signal = async move {
@@ -72,7 +73,7 @@ pub async fn run(
         tracing::info!("build-index shutting down");
     };
     state.set_ready(true);
-    tracing::info!(listen = %local, advertise = %cfg.advertise, replicas = cfg.replicas.len(), "build-index serving");
+    tracing::info!(listen = %local, advertise = %cfg.advertise, replicas = cfg.replicas.len(), remotes = cfg.remotes.len(), "build-index serving");
     let served = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(stop_signal)
         .await
@@ -80,8 +81,15 @@ pub async fn run(
 
     state.set_ready(false);
     tasks.cancel();
-    if let Err(error) = retry.await {
-        tracing::error!(%error, "replication task did not finish cleanly");
+    for retry in retries {
+        if let Err(error) = retry.await {
+            tracing::error!(%error, "replication task did not finish cleanly");
+        }
+    }
+    for check in health_checks {
+        if let Err(error) = check.await {
+            tracing::error!(%error, "origin health checks did not finish cleanly");
+        }
     }
     drop(state);
     tracing::info!("build-index stopped");

@@ -4,7 +4,7 @@
 use axum::body::{Body, to_bytes};
 use axum::http::{Method, StatusCode, header};
 use serde_json::Value;
-use starling_config::BuildIndexConfig;
+use starling_config::{BuildIndexConfig, ClusterConfig, RemoteConfig};
 use tempfile::TempDir;
 use tower::ServiceExt;
 
@@ -40,15 +40,31 @@ impl Reply {
 }
 
 async fn state_with(replicas: Vec<String>) -> (TempDir, Arc<BuildIndexState>) {
+    state_with_remotes(replicas, Vec::new()).await
+}
+
+async fn state_with_remotes(
+    replicas: Vec<String>,
+    remotes: Vec<RemoteConfig>,
+) -> (TempDir, Arc<BuildIndexState>) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = BuildIndexConfig {
         database: dir.path().join("tags.db"),
         advertise: "127.0.0.1:1".to_owned(),
         replicas,
+        remotes,
         ..BuildIndexConfig::default()
     };
     let state = Arc::new(BuildIndexState::open(&cfg).await.unwrap());
     (dir, state)
+}
+
+/// A `host:port` that refuses connections: bound, never listening. Keep the socket.
+fn refusing_address() -> (tokio::net::TcpSocket, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap().to_string();
+    (socket, addr)
 }
 
 async fn call(state: &Arc<BuildIndexState>, method: Method, uri: &str, body: &str) -> Reply {
@@ -234,10 +250,7 @@ async fn lists_are_paged_with_a_next_link() {
 
 #[tokio::test]
 async fn forwarded_puts_need_a_stamp_and_are_not_forwarded_again() {
-    // A replica address that refuses connections: bound, never listening.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let down = socket.local_addr().unwrap().to_string();
+    let (_socket, down) = refusing_address();
     let (_dir, state) = state_with(vec![down]).await;
     let forwarded = |stamp: Option<&str>| {
         let mut request = Request::builder()
@@ -277,6 +290,68 @@ async fn forwarded_puts_need_a_stamp_and_are_not_forwarded_again() {
         1,
         "the client put is queued for the down replica"
     );
+}
+
+#[tokio::test]
+async fn only_client_puts_are_queued_for_remotes_and_cluster_puts_reach_the_replicas() {
+    let (_socket, down) = refusing_address();
+    let remote = RemoteConfig {
+        repo: starling_config::pattern::anchored("team/.*").unwrap(),
+        url: format!("http://{down}"),
+        origins: ClusterConfig::with_hosts([down.clone()]),
+    };
+    let (_dir, state) = state_with_remotes(vec![down], vec![remote]).await;
+    let remotes = || async { state.remotes().queued().await.unwrap() };
+    let replicas = || async { state.replicator().queued().await.unwrap() };
+    let from_cluster = |uri: &str, stamp: &str| {
+        Request::builder()
+            .method(Method::PUT)
+            .uri(uri)
+            .header(api::REPLICATED_FROM_CLUSTER, "index.dc1:15004")
+            .header(api::UPDATED_AT, stamp)
+    };
+
+    call(&state, Method::PUT, "/tags/team%2Fapp/v1", D1).await;
+    call(&state, Method::PUT, "/tags/other%2Fapp/v1", D1).await;
+    assert_eq!(remotes().await, 1, "only the matching repository is queued");
+    assert_eq!(replicas().await, 2);
+
+    let put = send(&state, from_cluster("/tags/team%2Fapp/v2", "1000"), D2).await;
+    assert_eq!(put.status, StatusCode::CREATED);
+    assert_eq!(
+        remotes().await,
+        1,
+        "a put from another cluster is not sent on"
+    );
+    assert_eq!(replicas().await, 3, "but it is forwarded to the replicas");
+    let stale = send(&state, from_cluster("/tags/team%2Fapp/v1", "1"), D2).await;
+    assert_eq!(stale.status, StatusCode::OK);
+    let v1 = call(&state, Method::GET, "/tags/team%2Fapp/v1", "").await;
+    assert_eq!(v1.text(), D1, "an older put from another cluster loses");
+
+    let both = from_cluster("/tags/team%2Fapp/v3", "1000").header(api::REPLICATED_FROM, "h:1");
+    let both = send(&state, both, D1).await;
+    assert_eq!(
+        (both.status, both.code()),
+        (StatusCode::BAD_REQUEST, "TAG_INVALID".into())
+    );
+    let unstamped = Request::builder()
+        .method(Method::PUT)
+        .uri("/tags/team%2Fapp/v3")
+        .header(api::REPLICATED_FROM_CLUSTER, "index.dc1:15004");
+    assert_eq!(
+        send(&state, unstamped, D1).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let metrics = call(&state, Method::GET, "/metrics", "").await;
+    for line in [
+        r#"starling_build_index_puts_total{from="remote"} 1"#,
+        r#"starling_build_index_remote_tasks_total{outcome="queued"} 1"#,
+        "starling_build_index_remote_queue 1",
+    ] {
+        assert!(metrics.text().contains(line), "{line}: {}", metrics.text());
+    }
 }
 
 #[tokio::test]

@@ -8,13 +8,16 @@
 //!   matching backend, or a read-only one (an upstream registry), keep tags in the
 //!   database (and the replicas) only.
 //! - Last writer wins: among puts of one tag the highest `(updated_at, digest)` wins on
-//!   every replica, whatever order they arrive in. A client put is stamped
+//!   every replica (and every cluster it is replicated to), whatever order they arrive in. A client put is stamped
 //!   `max(now, current + 1 ms)`, so a re-push always wins on the replica that receives
 //!   it, even if that replica's clock is behind the one that stamped the current value.
 //! - A lookup that misses locally reads through from the backend and caches the answer
 //!   for `tag_cache_ttl`; pushes never expire. So a tag changed in the backend behind
 //!   this build-index's back is seen within `tag_cache_ttl` (unless it was pushed here,
 //!   in which case the push stays authoritative).
+//! - Only a client put is sent to remote clusters ([`RemoteReplicator`]): a replica's
+//!   forward was sent there by the replica that took the client put, and a put from
+//!   another cluster is never sent on, so mutual remotes cannot bounce a tag forever.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -29,16 +32,21 @@ use crate::error::{Error, Result};
 use crate::locks::TagLocks;
 use crate::metrics::{BuildIndexMetrics, Lookup, PutFrom};
 use crate::paging::{Page, PageRequest};
+use crate::remotes::RemoteReplicator;
 use crate::replication::Replicator;
 use crate::store::{Db, Source, TagEntry, TagUpdate};
 
 /// Where a put came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOrigin {
-    /// A client (the proxy, an operator): stamped here and forwarded to every replica.
+    /// A client (the proxy, an operator): stamped here, forwarded to every replica and
+    /// queued for every matching remote cluster.
     Client,
     /// Another replica, which stamped it; applied if newer, never forwarded again.
     Replica { from: String, updated_at: Timestamp },
+    /// Another cluster's build-index, with the stamp of the client put it replicates;
+    /// applied if newer and forwarded to every replica, never sent to remotes.
+    Remote { from: String, updated_at: Timestamp },
 }
 
 pub struct TagService {
@@ -48,6 +56,7 @@ pub struct TagService {
     clock: Clock,
     cache_ttl: Duration,
     replicator: Arc<Replicator>,
+    remotes: Arc<RemoteReplicator>,
     metrics: Arc<BuildIndexMetrics>,
 }
 
@@ -57,6 +66,7 @@ pub struct ServiceParts {
     pub clock: Clock,
     pub cache_ttl: Duration,
     pub replicator: Arc<Replicator>,
+    pub remotes: Arc<RemoteReplicator>,
     pub metrics: Arc<BuildIndexMetrics>,
 }
 
@@ -69,12 +79,14 @@ impl TagService {
             clock: parts.clock,
             cache_ttl: parts.cache_ttl,
             replicator: parts.replicator,
+            remotes: parts.remotes,
             metrics: parts.metrics,
         }
     }
 
     /// Points `repo:tag` at `digest`. A client put is forwarded to every replica before
-    /// this returns (failed forwards are queued and retried).
+    /// this returns (failed forwards are queued and retried) and queued for the remote
+    /// clusters whose `repo` pattern matches.
     pub async fn put(
         &self,
         repo: RepoName,
@@ -90,7 +102,9 @@ impl TagService {
                 let after_current = pushed.map(|e| Timestamp(e.updated_at.0 + 1));
                 self.clock.now().max(after_current.unwrap_or(Timestamp(0)))
             }
-            PutOrigin::Replica { updated_at, .. } => *updated_at,
+            PutOrigin::Replica { updated_at, .. } | PutOrigin::Remote { updated_at, .. } => {
+                *updated_at
+            }
         };
         let update = TagUpdate {
             repo,
@@ -102,7 +116,8 @@ impl TagService {
             None => PutOutcome::Created,
             Some(_) => PutOutcome::Updated,
         };
-        if let (PutOrigin::Replica { from, .. }, Some(pushed)) = (&origin, pushed)
+        if let (PutOrigin::Replica { from, .. } | PutOrigin::Remote { from, .. }, Some(pushed)) =
+            (&origin, pushed)
             && !update.supersedes(&pushed)
         {
             tracing::debug!(repo = %update.repo, tag = %update.tag, from, "older forwarded put ignored");
@@ -116,8 +131,13 @@ impl TagService {
             PutOrigin::Client => {
                 self.metrics.put(PutFrom::Client);
                 self.replicator.forward(&update).await?;
+                self.remotes.enqueue(&update).await?;
             }
             PutOrigin::Replica { .. } => self.metrics.put(PutFrom::Replica),
+            PutOrigin::Remote { .. } => {
+                self.metrics.put(PutFrom::Remote);
+                self.replicator.forward(&update).await?;
+            }
         }
         Ok(outcome)
     }

@@ -9,7 +9,8 @@ use starling_config::BuildIndexConfig;
 use crate::client::{BuildIndexClient, default_http_client};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::metrics::BuildIndexMetrics;
+use crate::metrics::{BuildIndexMetrics, QueueDepths};
+use crate::remotes::{RemoteParts, RemoteReplicator};
 use crate::replication::{Replicator, ReplicatorParts};
 use crate::service::{ServiceParts, TagService};
 use crate::store::Db;
@@ -17,6 +18,7 @@ use crate::store::Db;
 pub struct BuildIndexState {
     service: TagService,
     replicator: Arc<Replicator>,
+    remotes: Arc<RemoteReplicator>,
     db: Db,
     metrics: Arc<BuildIndexMetrics>,
     ready: AtomicBool,
@@ -51,6 +53,14 @@ impl BuildIndexState {
                 metrics: metrics.clone(),
             },
         ));
+        let remotes = Arc::new(RemoteReplicator::new(
+            db.clone(),
+            cfg,
+            RemoteParts {
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+            },
+        ));
         let service = TagService::new(
             db.clone(),
             ServiceParts {
@@ -58,12 +68,14 @@ impl BuildIndexState {
                 clock,
                 cache_ttl: cfg.tag_cache_ttl,
                 replicator: replicator.clone(),
+                remotes: remotes.clone(),
                 metrics: metrics.clone(),
             },
         );
         Ok(Self {
             service,
             replicator,
+            remotes,
             db,
             metrics,
             ready: AtomicBool::new(false),
@@ -78,13 +90,23 @@ impl BuildIndexState {
         self.replicator.clone()
     }
 
+    pub fn remotes(&self) -> Arc<RemoteReplicator> {
+        self.remotes.clone()
+    }
+
     /// Prometheus text for `GET /metrics`.
     pub async fn render_metrics(&self) -> String {
-        let queued = self.replicator.queued().await.unwrap_or_else(|error| {
-            tracing::warn!(%error, "cannot count the replication queue");
-            0
-        });
-        self.metrics.render(queued)
+        let count = |queued: Result<u64>, queue: &str| {
+            queued.unwrap_or_else(|error| {
+                tracing::warn!(queue, %error, "cannot count a replication queue");
+                0
+            })
+        };
+        let depths = QueueDepths {
+            replicas: count(self.replicator.queued().await, "replicas"),
+            remotes: count(self.remotes.queued().await, "remotes"),
+        };
+        self.metrics.render(depths)
     }
 
     /// Serving, not shutting down, and the database answers.

@@ -40,15 +40,20 @@ pub struct BuildIndexConfig {
     pub replication: RetryConfig,
 }
 
-/// A remote build-index receiving the tags of the repositories matching `repo`.
+/// A remote cluster receiving the tags of the repositories matching `repo`: its
+/// build-index gets the tag only after its origins hold every blob the tag needs.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteConfig {
     /// Regex that must match the whole repository name, e.g. `team-a/.*`.
     #[serde(with = "crate::pattern")]
     pub repo: Regex,
-    /// Base URL of the remote build-index, `http://` or `https://`.
+    /// Base URL of the remote build-index, `http://` or `https://`; identifies the
+    /// remote, so each URL is listed once.
     pub url: String,
+    /// The remote cluster's origin ring (its `hosts` and `replicas` as the remote
+    /// cluster's own components see them), which receives the tag's blobs.
+    pub origins: ClusterConfig,
 }
 
 pub fn default_build_index_listen() -> SocketAddr {
@@ -99,13 +104,35 @@ impl Component for BuildIndexConfig {
                 ),
             ));
         }
-        for (i, remote) in self.remotes.iter().enumerate() {
-            http_url(&format!("remotes[{i}].url"), &remote.url)?;
-        }
+        validate_remotes(&self.remotes)?;
         self.origins.validate().map_err(|e| e.at("origins"))?;
         positive_duration("tag_cache_ttl", self.tag_cache_ttl)?;
         self.replication.validate().map_err(|e| e.at("replication"))
     }
+}
+
+/// Each remote has a valid, distinct URL (queued tasks name their remote by URL) and
+/// a valid origin ring.
+fn validate_remotes(remotes: &[RemoteConfig]) -> Result<()> {
+    for (i, remote) in remotes.iter().enumerate() {
+        let field = format!("remotes[{i}]");
+        http_url(&format!("{field}.url"), &remote.url)?;
+        let same_url = |other: &RemoteConfig| other.url == remote.url;
+        if remotes[..i].iter().any(same_url) {
+            return Err(Error::invalid(
+                format!("{field}.url"),
+                format!(
+                    "{:?} is listed twice; join the repo patterns with |",
+                    remote.url
+                ),
+            ));
+        }
+        remote
+            .origins
+            .validate()
+            .map_err(|e| e.at(&format!("{field}.origins")))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -138,11 +165,16 @@ origins: {hosts: ['127.0.0.1:15002']}
     fn remotes_match_whole_repository_names() {
         let cfg: BuildIndexConfig = from_yaml_str(&format!(
             "{MINIMAL}remotes:
-  - {{repo: 'team-a/.*', url: 'https://index.dc2.example'}}
-  - {{repo: '.*', url: 'http://10.0.0.4:15004'}}
+  - repo: 'team-a/.*'
+    url: 'https://index.dc2.example'
+    origins: {{hosts: ['origin-0.dc2:15002', 'origin-1.dc2:15002'], replicas: 2}}
+  - {{repo: '.*', url: 'http://10.0.0.4:15004', origins: {{hosts: ['10.0.0.5:15002']}}}}
 "
         ))
         .unwrap();
+        assert_eq!(cfg.remotes[0].origins.hosts.len(), 2);
+        assert_eq!(cfg.remotes[0].origins.replicas, 2);
+        assert_eq!(cfg.remotes[1].origins.replicas, 3, "the ring's default");
         let urls = |repo| {
             cfg.remotes_for(repo)
                 .map(|r| r.url.as_str())
@@ -157,9 +189,24 @@ origins: {hosts: ['127.0.0.1:15002']}
 
     #[test]
     fn validation_names_the_field() {
+        let dc2 = "origins: {hosts: ['origin.dc2:15002']}";
         assert_eq!(
-            invalid("remotes: [{repo: '.*', url: 'index.dc2:15004'}]"),
+            invalid(&format!(
+                "remotes: [{{repo: '.*', url: 'index.dc2:15004', {dc2}}}]"
+            )),
             "build-index.remotes[0].url: \"index.dc2:15004\" must start with http:// or https://"
+        );
+        assert_eq!(
+            invalid("remotes: [{repo: '.*', url: 'http://index.dc2', origins: {hosts: []}}]"),
+            "build-index.remotes[0].origins.hosts: at least one host:port is required"
+        );
+        assert_eq!(
+            invalid(&format!(
+                "remotes: [{{repo: 'a/.*', url: 'http://i.dc2', {dc2}}}, \
+                 {{repo: 'b/.*', url: 'http://i.dc2', {dc2}}}]"
+            )),
+            "build-index.remotes[1].url: \"http://i.dc2\" is listed twice; \
+             join the repo patterns with |"
         );
         assert_eq!(
             invalid("replicas: ['127.0.0.1:15004']"),
@@ -182,5 +229,7 @@ origins: {hosts: ['127.0.0.1:15002']}
     fn misspelled_keys_are_rejected() {
         let err = invalid("remotes: [{repo: '.*', uri: 'http://x'}]");
         assert!(err.contains("unknown field `uri`"), "{err}");
+        let err = invalid("remotes: [{repo: '.*', url: 'http://x'}]");
+        assert!(err.contains("missing field `origins`"), "{err}");
     }
 }

@@ -3,8 +3,10 @@
 //! The repository is one path segment with `/` escaped as `%2F`; axum's `Path` decodes
 //! it, and it is then parsed as a `RepoName` (so `%2e%2e` decodes to `..` and fails
 //! there). A put's body is the digest as text; a put carrying
-//! [`api::REPLICATED_FROM`] comes from another replica and must carry its stamp in
-//! [`api::UPDATED_AT`]. HEAD is served by the GET handler, without the body.
+//! [`api::REPLICATED_FROM`] comes from another replica, one carrying
+//! [`api::REPLICATED_FROM_CLUSTER`] from another cluster's build-index; either must
+//! carry its stamp in [`api::UPDATED_AT`], and not both may be set. HEAD is served by
+//! the GET handler, without the body.
 
 use std::sync::Arc;
 
@@ -56,15 +58,13 @@ pub async fn get_tag(
     }
 }
 
-/// A client put, or a replica's forward with its stamp.
+/// A client put, a replica's forward or another cluster's put, with its stamp.
 fn origin(headers: &HeaderMap) -> Result<PutOrigin, Error> {
-    let Some(from) = headers.get(api::REPLICATED_FROM) else {
+    let replica = sender(headers, api::REPLICATED_FROM)?;
+    let cluster = sender(headers, api::REPLICATED_FROM_CLUSTER)?;
+    if replica.is_none() && cluster.is_none() {
         return Ok(PutOrigin::Client);
-    };
-    let from = from.to_str().map_err(|_| Error::InvalidHeader {
-        name: api::REPLICATED_FROM,
-        reason: "must be a host:port",
-    })?;
+    }
     let updated_at = headers
         .get(api::UPDATED_AT)
         .and_then(|v| v.to_str().ok())
@@ -73,8 +73,28 @@ fn origin(headers: &HeaderMap) -> Result<PutOrigin, Error> {
             name: api::UPDATED_AT,
             reason: "a forwarded put needs its stamp in Unix milliseconds",
         })?;
-    Ok(PutOrigin::Replica {
-        from: from.to_owned(),
-        updated_at,
-    })
+    match (replica, cluster) {
+        (Some(from), None) => Ok(PutOrigin::Replica { from, updated_at }),
+        (None, Some(from)) => Ok(PutOrigin::Remote { from, updated_at }),
+        _ => Err(Error::InvalidHeader {
+            name: api::REPLICATED_FROM_CLUSTER,
+            reason: "a put comes from a replica or from another cluster, not both",
+        }),
+    }
+}
+
+/// The sender named by header `name`, if present.
+fn sender(headers: &HeaderMap, name: &'static str) -> Result<Option<String>, Error> {
+    headers
+        .get(name)
+        .map(|value| {
+            value
+                .to_str()
+                .map(str::to_owned)
+                .map_err(|_| Error::InvalidHeader {
+                    name,
+                    reason: "must be a host:port",
+                })
+        })
+        .transpose()
 }

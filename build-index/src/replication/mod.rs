@@ -10,8 +10,8 @@
 //! replica that was down receives it within one backoff interval (at most
 //! `replication.max_backoff`) of coming back.
 //!
-//! Cross-cluster replication (`remotes`) is not done here: it must first check that the
-//! tag's blobs are on the remote origins.
+//! Cross-cluster replication (`remotes`) is in [`crate::remotes`]; it shares the
+//! backoff rule and [`retry_loop`] with this module.
 
 mod retry;
 
@@ -24,9 +24,9 @@ use crate::client::BuildIndexClient;
 use crate::clock::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::metrics::{BuildIndexMetrics, Forward};
-use crate::store::{Db, TagUpdate};
+use crate::store::{Db, Queue, Schedule, TagUpdate};
 
-pub use retry::{backoff, retry_loop};
+pub use retry::{QueueWorker, backoff, retry_loop, wait_for_next};
 
 use std::sync::Arc;
 
@@ -87,8 +87,9 @@ impl Replicator {
         match next.filter(|_| !is_rejection(error)) {
             Some(next_at) => {
                 tracing::warn!(target, repo = %update.repo, tag = %update.tag, %error, "forward failed; queued for retry");
+                let schedule = Schedule::failed(1, next_at, error);
                 self.db
-                    .enqueue_forward(target, update, next_at, &error.to_string())
+                    .enqueue(Queue::Replicas, target, update, schedule)
                     .await?;
                 self.metrics.forward(Forward::Queued);
                 self.wake.notify_one();
@@ -107,7 +108,7 @@ impl Replicator {
 
     /// The number of queued forwards.
     pub async fn queued(&self) -> Result<u64> {
-        self.db.queued_forwards().await
+        self.db.queued(Queue::Replicas).await
     }
 }
 
@@ -124,6 +125,6 @@ fn is_rejection(error: &Error) -> bool {
     matches!(error, Error::Status { status, .. } if (400..500).contains(status))
 }
 
-/// How long the retry loop sleeps when the queue is empty, at most; a newly queued
-/// forward wakes it earlier.
+/// How long a retry loop sleeps when its queue is empty, at most; a newly queued
+/// task wakes it earlier.
 pub const IDLE_WAIT: Duration = Duration::from_secs(60);

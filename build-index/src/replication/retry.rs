@@ -1,24 +1,43 @@
-//! The retry loop: sends queued forwards when they are due, until they succeed.
+//! The retry loop shared by the persistent queues: forwards to replicas (here) and
+//! tags for remote clusters ([`crate::remotes`]).
 //!
-//! Each pass attempts the due forwards (oldest first, a batch at a time), then sleeps
-//! until the next one is due, until a new forward is queued, or until shutdown. A
-//! database failure is logged and retried after `initial_backoff`; it never ends the
-//! loop, because a dead loop would silently stop replication. Shutdown may interrupt an
+//! Each pass attempts the due tasks (oldest first, a batch at a time), then sleeps until
+//! the next one is due, until a new task is queued, or until shutdown. A database
+//! failure is logged and retried after `initial_backoff`; it never ends the loop,
+//! because a dead loop would silently stop replication. Shutdown may interrupt an
 //! attempt: its row stays queued and is retried after the restart.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use starling_config::RetryConfig;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::error::Result;
 use crate::metrics::Forward;
 use crate::replication::{IDLE_WAIT, Replicator, next_attempt};
-use crate::store::QueuedForward;
+use crate::store::{Db, Queue, QueuedTask, Schedule};
 
 /// Forwards attempted per pass.
 const BATCH: usize = 64;
+
+/// A persistent queue that [`retry_loop`] works through.
+pub trait QueueWorker: Send + Sync + 'static {
+    /// The queue's name in logs.
+    const NAME: &'static str;
+
+    /// Attempts the due tasks; returns how long to wait before the next pass.
+    fn pass(&self) -> impl Future<Output = Result<Duration>> + Send;
+
+    /// Notified when a task is queued, so the loop re-reads the next due time.
+    fn woken(&self) -> &Notify;
+
+    /// The wait after a pass failed.
+    fn error_wait(&self) -> Duration;
+}
 
 /// The wait after `attempts` failed attempts: `initial_backoff` doubled per further
 /// failure, capped at `max_backoff`.
@@ -30,28 +49,41 @@ pub fn backoff(retry: &RetryConfig, attempts: u32) -> Duration {
         .min(retry.max_backoff)
 }
 
-/// Runs until `shutdown` fires.
-pub async fn retry_loop(replicator: Arc<Replicator>, shutdown: CancellationToken) -> Result<()> {
+/// Runs `worker`'s passes until `shutdown` fires.
+pub async fn retry_loop<W: QueueWorker>(worker: Arc<W>, shutdown: CancellationToken) -> Result<()> {
     loop {
         let wait = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            pass = replicator.retry_pass() => pass.unwrap_or_else(|error| {
-                tracing::error!(%error, "replication queue failed; trying again");
-                replicator.retry.initial_backoff
+            pass = worker.pass() => pass.unwrap_or_else(|error| {
+                tracing::error!(queue = W::NAME, %error, "replication queue failed; trying again");
+                worker.error_wait()
             }),
         };
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            () = replicator.wake.notified() => {}
+            () = worker.woken().notified() => {}
             () = tokio::time::sleep(wait) => {}
         }
     }
 }
 
-impl Replicator {
-    /// Attempts the due forwards; returns how long to wait before the next pass.
-    async fn retry_pass(&self) -> Result<Duration> {
-        let due = self.db.due_forwards(self.clock.now(), BATCH).await?;
+/// How long to sleep until the next task of `queue` is due (at most [`IDLE_WAIT`]).
+pub async fn wait_for_next(db: &Db, queue: Queue, clock: &Clock) -> Result<Duration> {
+    let now = clock.now();
+    Ok(match db.next_due(queue).await? {
+        Some(next) => next.since(now).min(IDLE_WAIT),
+        None => IDLE_WAIT,
+    })
+}
+
+impl QueueWorker for Replicator {
+    const NAME: &'static str = "replicas";
+
+    async fn pass(&self) -> Result<Duration> {
+        let due = self
+            .db
+            .due(Queue::Replicas, self.clock.now(), BATCH)
+            .await?;
         let full = due.len() == BATCH;
         for forward in due {
             self.retry_one(forward).await?;
@@ -59,27 +91,33 @@ impl Replicator {
         if full {
             return Ok(Duration::ZERO);
         }
-        let now = self.clock.now();
-        Ok(match self.db.next_forward_due().await? {
-            Some(next) => next.since(now).min(IDLE_WAIT),
-            None => IDLE_WAIT,
-        })
+        wait_for_next(&self.db, Queue::Replicas, &self.clock).await
     }
 
-    async fn retry_one(&self, forward: QueuedForward) -> Result<()> {
-        let QueuedForward { target, update, .. } = &forward;
+    fn woken(&self) -> &Notify {
+        &self.wake
+    }
+
+    fn error_wait(&self) -> Duration {
+        self.retry.initial_backoff
+    }
+}
+
+impl Replicator {
+    async fn retry_one(&self, forward: QueuedTask) -> Result<()> {
+        let QueuedTask { target, update, .. } = &forward;
         let Some(replica) = self.replica(target) else {
             tracing::info!(
                 target,
                 "replica no longer configured; dropping its queued forward"
             );
-            return self.db.remove_forward(&forward).await;
+            return self.db.remove_task(&forward).await;
         };
         let error = match replica.forward(update, &self.advertise).await {
             Ok(()) => {
                 tracing::info!(target, repo = %update.repo, tag = %update.tag, attempts = forward.attempts, "queued forward delivered");
                 self.metrics.forward(Forward::Retried);
-                return self.db.remove_forward(&forward).await;
+                return self.db.remove_task(&forward).await;
             }
             Err(error) => error,
         };
@@ -87,14 +125,13 @@ impl Replicator {
         match next_attempt(&self.retry, attempts, self.clock.now()) {
             Some(next_at) => {
                 tracing::debug!(target, %error, attempts, "forward failed again");
-                self.db
-                    .reschedule_forward(&forward, attempts, next_at, &error.to_string())
-                    .await
+                let schedule = Schedule::failed(attempts, next_at, &error);
+                self.db.reschedule(&forward, schedule).await
             }
             None => {
                 tracing::error!(target, repo = %update.repo, tag = %update.tag, %error, attempts, "forward given up");
                 self.metrics.forward(Forward::GivenUp);
-                self.db.remove_forward(&forward).await
+                self.db.remove_task(&forward).await
             }
         }
     }

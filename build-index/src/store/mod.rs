@@ -1,5 +1,6 @@
-//! The build-index's SQLite database: the `tags` table (the local source of truth) and
-//! the `replication` table (forwards to other replicas that still have to succeed).
+//! The build-index's SQLite database: the `tags` table (the local source of truth), the
+//! `replication` table (forwards to other replicas that still have to succeed) and the
+//! `remote_replication` table (tags still to be sent to remote clusters).
 //!
 //! One connection behind a mutex, used from `spawn_blocking`: every statement is a
 //! single-row write or a small indexed read, so a pool would only add lock contention
@@ -18,7 +19,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub use queue::QueuedForward;
+pub use queue::{Queue, QueuedTask, Schedule};
 pub use tags::{Source, TagEntry, TagUpdate};
 
 const SCHEMA: &str = "
@@ -47,6 +48,21 @@ CREATE TABLE IF NOT EXISTS replication (
     UNIQUE (target, repo, tag)
 );
 CREATE INDEX IF NOT EXISTS replication_due ON replication (next_attempt_at);
+-- Same shape as `replication`; `target` is the remote build-index's URL and `attempts`
+-- starts at 0, since a task is queued before its first attempt.
+CREATE TABLE IF NOT EXISTS remote_replication (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    target          TEXT    NOT NULL,
+    repo            TEXT    NOT NULL,
+    tag             TEXT    NOT NULL,
+    digest          TEXT    NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    UNIQUE (target, repo, tag)
+);
+CREATE INDEX IF NOT EXISTS remote_replication_due ON remote_replication (next_attempt_at);
 ";
 
 /// The open database; cheap to clone.

@@ -145,75 +145,123 @@ async fn corrupt_rows_are_reported_not_served() {
     assert!(matches!(err, crate::Error::Corrupt { .. }), "{err}");
 }
 
+fn failed(at: i64, error: &str) -> Schedule {
+    Schedule::failed(1, Timestamp(at), &error)
+}
+
 #[tokio::test]
 async fn the_queue_keeps_one_newest_row_per_tag_and_target() {
     let (_dir, db) = open().await;
     let old = update("a", "v1", b"old", 10);
     let new = update("a", "v1", b"new", 20);
-    db.enqueue_forward("h1:1", &old, Timestamp(100), "down")
+    let q = Queue::Replicas;
+    db.enqueue(q, "h1:1", &old, failed(100, "down"))
         .await
         .unwrap();
-    db.enqueue_forward("h1:1", &new, Timestamp(150), "down")
+    db.enqueue(q, "h1:1", &new, failed(150, "down"))
         .await
         .unwrap();
-    db.enqueue_forward("h1:1", &old, Timestamp(50), "late")
+    db.enqueue(q, "h1:1", &old, failed(50, "late"))
         .await
         .unwrap();
-    db.enqueue_forward("h2:1", &old, Timestamp(200), "down")
+    db.enqueue(q, "h2:1", &old, failed(200, "down"))
         .await
         .unwrap();
-    assert_eq!(db.queued_forwards().await.unwrap(), 2);
-    assert_eq!(db.next_forward_due().await.unwrap(), Some(Timestamp(150)));
+    assert_eq!(db.queued(q).await.unwrap(), 2);
+    assert_eq!(db.next_due(q).await.unwrap(), Some(Timestamp(150)));
 
-    assert!(
-        db.due_forwards(Timestamp(149), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let due = db.due_forwards(Timestamp(200), 10).await.unwrap();
+    assert!(db.due(q, Timestamp(149), 10).await.unwrap().is_empty());
+    let due = db.due(q, Timestamp(200), 10).await.unwrap();
     assert_eq!(due.len(), 2);
     assert_eq!((due[0].target.as_str(), &due[0].update), ("h1:1", &new));
     assert_eq!(
         (due[1].target.as_str(), &due[1].update, due[1].attempts),
         ("h2:1", &old, 1)
     );
-    assert_eq!(db.due_forwards(Timestamp(200), 1).await.unwrap().len(), 1);
+    assert_eq!(db.due(q, Timestamp(200), 1).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn completion_and_rescheduling_name_the_attempted_update() {
     let (_dir, db) = open().await;
-    db.enqueue_forward("h:1", &update("a", "v1", b"one", 10), Timestamp(0), "e")
+    let q = Queue::Replicas;
+    db.enqueue(q, "h:1", &update("a", "v1", b"one", 10), failed(0, "e"))
         .await
         .unwrap();
-    let attempted = db.due_forwards(Timestamp(0), 1).await.unwrap().remove(0);
+    let attempted = db.due(q, Timestamp(0), 1).await.unwrap().remove(0);
 
-    db.reschedule_forward(&attempted, 2, Timestamp(500), "again")
+    db.reschedule(&attempted, Schedule::failed(2, Timestamp(500), &"again"))
         .await
         .unwrap();
-    let rescheduled = db.due_forwards(Timestamp(500), 1).await.unwrap().remove(0);
+    let rescheduled = db.due(q, Timestamp(500), 1).await.unwrap().remove(0);
     assert_eq!(rescheduled.attempts, 2);
-    assert!(db.due_forwards(Timestamp(499), 1).await.unwrap().is_empty());
+    assert!(db.due(q, Timestamp(499), 1).await.unwrap().is_empty());
 
     // A newer put replaces the row while the old one is in flight: completing the old
     // attempt must not drop the newer update.
-    db.enqueue_forward("h:1", &update("a", "v1", b"two", 20), Timestamp(600), "e")
+    db.enqueue(q, "h:1", &update("a", "v1", b"two", 20), failed(600, "e"))
         .await
         .unwrap();
-    db.remove_forward(&rescheduled).await.unwrap();
-    db.reschedule_forward(&rescheduled, 9, Timestamp(9_999), "stale")
-        .await
-        .unwrap();
-    let newer = db.due_forwards(Timestamp(600), 1).await.unwrap().remove(0);
+    db.remove_task(&rescheduled).await.unwrap();
+    db.reschedule(
+        &rescheduled,
+        Schedule::failed(9, Timestamp(9_999), &"stale"),
+    )
+    .await
+    .unwrap();
+    let newer = db.due(q, Timestamp(600), 1).await.unwrap().remove(0);
     assert_eq!(
         (newer.update.digest, newer.attempts),
         (Digest::of(b"two"), 1)
     );
 
-    db.remove_forward(&newer).await.unwrap();
-    assert_eq!(db.queued_forwards().await.unwrap(), 0);
-    assert_eq!(db.next_forward_due().await.unwrap(), None);
+    db.remove_task(&newer).await.unwrap();
+    assert_eq!(db.queued(q).await.unwrap(), 0);
+    assert_eq!(db.next_due(q).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn remote_tasks_are_a_separate_queue_that_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tags.db");
+    let db = Db::open(&path).await.unwrap();
+    let pushed = update("team/app", "v1", b"manifest", 10);
+    db.enqueue(
+        Queue::Remotes,
+        "http://index.dc2",
+        &pushed,
+        Schedule::new(Timestamp(10)),
+    )
+    .await
+    .unwrap();
+    db.enqueue(Queue::Replicas, "h:1", &pushed, failed(10, "down"))
+        .await
+        .unwrap();
+    drop(db);
+
+    let db = Db::open(&path).await.unwrap();
+    assert_eq!(db.queued(Queue::Remotes).await.unwrap(), 1);
+    let task = db
+        .due(Queue::Remotes, Timestamp(10), 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (
+            task.queue,
+            task.target.as_str(),
+            &task.update,
+            task.attempts
+        ),
+        (Queue::Remotes, "http://index.dc2", &pushed, 0)
+    );
+    db.remove_task(&task).await.unwrap();
+    assert_eq!(db.queued(Queue::Remotes).await.unwrap(), 0);
+    assert_eq!(
+        db.queued(Queue::Replicas).await.unwrap(),
+        1,
+        "removing a remote task leaves the replica queue alone"
+    );
 }
 
 #[test]

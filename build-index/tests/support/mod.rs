@@ -1,9 +1,11 @@
 //! Test support: build-indexes served by `starling_build_index::run` on loopback
 //! listeners, configs, addresses that refuse connections until they come up, and
-//! `wait_until`.
+//! `wait_until`; [`clusters`] adds origins and images for cross-cluster tests.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
+
+pub mod clusters;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
