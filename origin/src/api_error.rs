@@ -63,6 +63,7 @@ fn code_of(error: &Error) -> (ErrorCode, &'static str) {
         Error::Backend { .. } | Error::BackendCorrupt { .. } | Error::Peer { .. } => {
             (C::Unavailable, "storage backend failed")
         }
+        Error::NotSeeding => (C::Unavailable, "p2p engine not running"),
         _ => (C::Unknown, "internal error"),
     }
 }

@@ -18,6 +18,7 @@ use starling_core::{Digest, RepoName};
 use thiserror::Error;
 
 use crate::paths;
+use crate::peer_identity::{OriginPeer, PeerBody};
 use crate::range::ByteRange;
 
 /// Largest `.torrent` accepted: 20 bytes per piece, and even a 1 TiB blob in 4 MiB
@@ -53,6 +54,9 @@ pub enum ClientError {
 
     #[error("{url}: response has no valid Content-Length")]
     NoLength { url: String },
+
+    #[error("{url}: invalid response body: {reason}")]
+    Body { url: String, reason: String },
 
     #[error("no origin could serve the request: {0}")]
     AllFailed(String),
@@ -182,6 +186,20 @@ impl OriginClient {
         let response = checked(&url, self.http.get(&url)).await?;
         let bytes = read_limited(&url, response, MAX_METAINFO_LEN).await?;
         MetaInfo::from_bytes(&bytes).map_err(|source| ClientError::Metainfo { url, source })
+    }
+
+    /// The origin's identity in the swarm (`GET /peer`): its engine's peer id and the
+    /// peer address agents dial. Trackers use it to hand origins out.
+    pub async fn peer(&self) -> ClientResult<OriginPeer> {
+        let url = self.url(paths::PEER);
+        let response = checked(&url, self.http.get(&url)).await?;
+        let bytes = read_limited(&url, response, 4096).await?;
+        let invalid = |reason: String| ClientError::Body {
+            url: url.clone(),
+            reason,
+        };
+        let body: PeerBody = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        OriginPeer::from_body(body).map_err(invalid)
     }
 
     /// Asks the origin to warm its cache from the backend in the background.

@@ -129,10 +129,19 @@ impl OriginCluster {
 
     /// The blob's `.torrent` from the first owner that answers.
     pub async fn metainfo(&self, namespace: &RepoName, digest: &Digest) -> ClientResult<MetaInfo> {
-        self.try_owners(
-            digest,
-            |c| async move { c.metainfo(namespace, digest).await },
-        )
+        Ok(self.metainfo_and_host(namespace, digest).await?.1)
+    }
+
+    /// [`Self::metainfo`] with the host that answered, which now seeds the blob.
+    pub async fn metainfo_and_host(
+        &self,
+        namespace: &RepoName,
+        digest: &Digest,
+    ) -> ClientResult<(String, MetaInfo)> {
+        self.try_owners(digest, |c| async move {
+            let metainfo = c.metainfo(namespace, digest).await?;
+            Ok((c.host().to_owned(), metainfo))
+        })
         .await
     }
 

@@ -122,6 +122,19 @@ pub enum Error {
 
     #[error("serving HTTP: {0}")]
     Serve(#[source] std::io::Error),
+
+    #[error("binding the peer listener on {addr}: {source}")]
+    PeerListener {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("p2p engine: {0}")]
+    Engine(#[source] starling_p2p::Error),
+
+    #[error("the origin's p2p engine is not running")]
+    NotSeeding,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -9,18 +9,22 @@
 //!
 //! Metainfo files are small (20 bytes per piece) and are not evicted with their blobs: a
 //! blob that comes back gets the same torrent, so keeping it saves a re-hash.
+//!
+//! Serving a torrent also hands it to [`Seeding`]: the origin indexes its info hash and
+//! starts seeding the blob, since agents are about to ask for it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use starling_core::metainfo::generate_verified;
+use starling_core::metainfo::{MetaInfo, generate_verified};
 use starling_core::{Digest, PieceLengthPolicy, RepoName};
 use tracing::info;
 
 use crate::blobs::BlobService;
 use crate::error::{Error, Result, blocking};
 use crate::metrics::OriginMetrics;
+use crate::seeding::Seeding;
 use crate::single_flight::SingleFlight;
 
 /// Generates and keeps the `.torrent` of every blob served.
@@ -30,36 +34,56 @@ pub struct MetainfoService {
     blobs: Arc<BlobService>,
     flights: SingleFlight<Bytes>,
     metrics: Arc<OriginMetrics>,
+    seeding: Arc<Seeding>,
+}
+
+/// The parts a [`MetainfoService`] works with.
+pub struct MetainfoParts {
+    /// Where files are kept (normally `<store root>/metainfo`).
+    pub dir: PathBuf,
+    pub policy: PieceLengthPolicy,
+    pub blobs: Arc<BlobService>,
+    pub metrics: Arc<OriginMetrics>,
+    pub seeding: Arc<Seeding>,
+}
+
+/// Where the torrent of `digest` is kept under `dir`.
+pub fn metainfo_path(dir: &Path, digest: &Digest) -> PathBuf {
+    let hex = digest.hex();
+    dir.join(&hex[0..2])
+        .join(&hex[2..4])
+        .join(format!("{hex}.torrent"))
 }
 
 impl MetainfoService {
-    /// Keeps files under `dir` (normally `<store root>/metainfo`).
-    pub fn new(
-        dir: PathBuf,
-        policy: PieceLengthPolicy,
-        blobs: Arc<BlobService>,
-        metrics: Arc<OriginMetrics>,
-    ) -> Self {
+    pub fn new(parts: MetainfoParts) -> Self {
         Self {
-            dir,
-            policy,
-            blobs,
+            dir: parts.dir,
+            policy: parts.policy,
+            blobs: parts.blobs,
             flights: SingleFlight::new(),
-            metrics,
+            metrics: parts.metrics,
+            seeding: parts.seeding,
         }
     }
 
     /// Where the torrent of `digest` is kept.
     pub fn path(&self, digest: &Digest) -> PathBuf {
-        let hex = digest.hex();
-        self.dir
-            .join(&hex[0..2])
-            .join(&hex[2..4])
-            .join(format!("{hex}.torrent"))
+        metainfo_path(&self.dir, digest)
     }
 
-    /// The `.torrent` bytes of the blob, generating them on first use.
+    /// The `.torrent` bytes of the blob, generating them on first use; the blob then
+    /// seeds (see [`Seeding::metainfo_served`]).
     pub async fn get(&self, namespace: &RepoName, digest: &Digest) -> Result<Bytes> {
+        let bytes = self.kept_or_generated(namespace, digest).await?;
+        match MetaInfo::from_bytes(&bytes) {
+            Ok(metainfo) => self.seeding.metainfo_served(namespace, metainfo).await,
+            Err(error) => tracing::warn!(%digest, %error, "kept metainfo does not parse"),
+        }
+        Ok(bytes)
+    }
+
+    async fn kept_or_generated(&self, namespace: &RepoName, digest: &Digest) -> Result<Bytes> {
         if let Some(kept) = read_kept(self.path(digest)).await? {
             return Ok(kept);
         }
@@ -120,7 +144,7 @@ impl Generation {
     }
 }
 
-async fn read_kept(path: PathBuf) -> Result<Option<Bytes>> {
+pub(crate) async fn read_kept(path: PathBuf) -> Result<Option<Bytes>> {
     match tokio::fs::read(&path).await {
         Ok(bytes) => Ok(Some(bytes.into())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -68,6 +68,12 @@ impl OriginMetrics {
         }
     }
 
+    /// The registry: the P2P engine registers its `starling_p2p_*` metrics here, so
+    /// `/metrics` shows them with the origin's.
+    pub fn registry(&self) -> &MetricsRegistry {
+        &self.registry
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
         self.registry.render()

@@ -42,6 +42,9 @@ pub fn prefetch(namespace: &RepoName, digest: &Digest) -> String {
     format!("{}/prefetch", blob(namespace, digest))
 }
 
+/// `/peer`: the origin's identity in the swarm (peer id and peer address).
+pub const PEER: &str = "/peer";
+
 #[cfg(test)]
 mod tests {
     use super::*;

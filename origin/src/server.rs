@@ -21,7 +21,8 @@ use tracing::{error, info};
 
 use crate::backends::BackendLookup;
 use crate::error::{Error, Result};
-use crate::handlers::{blobs, metainfo, probes, uploads};
+use crate::handlers::{blobs, metainfo, peer, probes, uploads};
+use crate::paths;
 use crate::state::OriginState;
 use crate::tasks::runner;
 
@@ -37,6 +38,7 @@ pub fn router(state: Arc<OriginState>) -> Router {
         )
         .route(&format!("{blob}/metainfo"), get(metainfo::get))
         .route(&format!("{blob}/prefetch"), post(blobs::prefetch))
+        .route(paths::PEER, get(peer::get))
         .route("/health", get(probes::health))
         .route("/readiness", get(probes::readiness))
         .route("/metrics", get(probes::metrics))
@@ -49,13 +51,17 @@ pub fn router(state: Arc<OriginState>) -> Router {
 /// Serves the origin on `listener` until `shutdown` fires, with the backends the
 /// configuration names.
 ///
+/// The P2P engine listens on `cfg.peer.listen` (bound here; port 0 picks a free port,
+/// which `GET /peer` reports) and seeds the blobs this origin holds.
+///
 /// Shutdown order once `shutdown` fires:
 /// 1. readiness turns 503;
 /// 2. the listener stops accepting and in-flight requests run to completion;
-/// 3. the background tasks are cancelled and awaited: the task runner abandons running
+/// 3. the P2P engine stops (peer connections closed) and is awaited;
+/// 4. the background tasks are cancelled and awaited: the task runner abandons running
 ///    write-backs and copies (they stay queued in SQLite and run again on the next
 ///    start), the upload reaper and the evictor stop;
-/// 4. the state is dropped: open chunked uploads are deleted, pins released, the queue
+/// 5. the state is dropped: open chunked uploads are deleted, pins released, the queue
 ///    closed. Then `run` returns.
 pub async fn run(
     cfg: OriginConfig,
@@ -77,6 +83,10 @@ pub async fn run_with_backends(
     let state = Arc::new(OriginState::open(&cfg, backends).await?);
     let local = listener.local_addr().map_err(Error::Serve)?;
     let tasks = shutdown.child_token();
+    let engine = state
+        .seeding
+        .start(&cfg.peer, state.metrics.registry(), tasks.child_token())
+        .await?;
     let background = start_background(&cfg, &state, &tasks);
 
     let draining = state.clone();
@@ -94,6 +104,7 @@ pub async fn run_with_backends(
 
     state.set_serving(false);
     tasks.cancel();
+    engine.stopped().await;
     for handle in background {
         if let Err(e) = handle.await {
             error!(error = %e, "background task did not finish cleanly");
@@ -207,6 +218,15 @@ mod tests {
         let (status, body) = send(&state, "GET", &paths::blob(&ns, &Digest::of(b"x")), b"").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(String::from_utf8(body).unwrap().contains("BLOB_UNKNOWN"));
+    }
+
+    #[tokio::test]
+    async fn the_peer_identity_is_unavailable_until_the_engine_runs() {
+        let root = tempfile::tempdir().unwrap();
+        let state = state(root.path()).await;
+        let (status, body) = send(&state, "GET", paths::PEER, b"").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(String::from_utf8(body).unwrap().contains("UNAVAILABLE"));
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! The origin's shared state: its services, built once from the configuration, and the
-//! readiness flag. Handlers reach everything through an `Arc<OriginState>`.
+//! readiness flag. The P2P engine is started by `run`, not here, so that router tests
+//! can build a state without a peer listener. Handlers reach everything through an `Arc<OriginState>`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,9 +14,10 @@ use crate::backends::BackendLookup;
 use crate::blobs::BlobService;
 use crate::client::default_http;
 use crate::error::{Error, Result};
-use crate::metainfo::MetainfoService;
+use crate::metainfo::{MetainfoParts, MetainfoService};
 use crate::metrics::OriginMetrics;
 use crate::ring::OriginRing;
+use crate::seeding::Seeding;
 use crate::sessions::Sessions;
 use crate::tasks::work::Worker;
 use crate::tasks::{Distribution, RetryPolicy, Tasks};
@@ -30,6 +32,8 @@ pub struct OriginState {
     pub blobs: Arc<BlobService>,
     pub uploads: UploadService,
     pub metainfo: MetainfoService,
+    /// The P2P engine (once `run` started it) and what it can seed.
+    pub seeding: Arc<Seeding>,
     pub tasks: Arc<Tasks>,
     pub worker: Arc<Worker>,
     pub metrics: Arc<OriginMetrics>,
@@ -77,8 +81,15 @@ impl OriginState {
             distribution,
             metrics.clone(),
         );
-        let metainfo =
-            MetainfoService::new(metainfo_dir(cfg), policy, blobs.clone(), metrics.clone());
+        let seeding =
+            Arc::new(Seeding::open(metainfo_dir(cfg), blobs.clone(), cfg.advertise.clone()).await?);
+        let metainfo = MetainfoService::new(MetainfoParts {
+            dir: metainfo_dir(cfg),
+            policy,
+            blobs: blobs.clone(),
+            metrics: metrics.clone(),
+            seeding: seeding.clone(),
+        });
         let worker = Arc::new(Worker {
             store: store.clone(),
             backends,
@@ -91,6 +102,7 @@ impl OriginState {
             blobs,
             uploads,
             metainfo,
+            seeding,
             tasks,
             worker,
             metrics,

@@ -1,5 +1,5 @@
-//! What every part of an engine shares: identity, settings, the store, the announcer,
-//! bandwidth caps, the blacklist, metrics, the torrent registry, and the task tracker
+//! What every part of an engine shares: identity, settings, the store, the announcer
+//! (if the engine announces), the inbound resolver (if it has one), bandwidth caps, the blacklist, metrics, the torrent registry, and the task tracker
 //! with the shutdown token.
 //!
 //! Lock order: the registry's lock may be held while a torrent's state lock is taken,
@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use crate::announce::Announcer;
 use crate::blacklist::Blacklist;
 use crate::connection::ConnId;
+use crate::inbound::InboundResolver;
 use crate::metainfo_source::MetaInfoSource;
 use crate::metrics::EngineMetrics;
 use crate::rate_limit::RateLimiter;
@@ -33,8 +34,10 @@ pub struct Context {
     pub listen_addr: SocketAddr,
     pub settings: EngineSettings,
     pub store: Store,
-    pub announcer: Announcer,
+    /// `None` for an engine that never announces (an origin given no trackers).
+    pub announcer: Option<Announcer>,
     pub metainfo: Arc<dyn MetaInfoSource>,
+    pub inbound: Option<Arc<dyn InboundResolver>>,
     pub ingress: Option<RateLimiter>,
     pub egress: Option<RateLimiter>,
     pub blacklist: Blacklist,
@@ -52,8 +55,9 @@ pub struct ContextParts {
     pub listen_addr: SocketAddr,
     pub settings: EngineSettings,
     pub store: Store,
-    pub announcer: Announcer,
+    pub announcer: Option<Announcer>,
     pub metainfo: Arc<dyn MetaInfoSource>,
+    pub inbound: Option<Arc<dyn InboundResolver>>,
     pub metrics: EngineMetrics,
     pub shutdown: CancellationToken,
 }
@@ -71,6 +75,7 @@ impl Context {
             store: parts.store,
             announcer: parts.announcer,
             metainfo: parts.metainfo,
+            inbound: parts.inbound,
             metrics: parts.metrics,
             torrents: Registry::default(),
             tasks: TaskTracker::new(),

@@ -21,8 +21,10 @@ use crate::announce::{Announcer, TrackerUrl};
 use crate::connection::accept::accept_loop;
 use crate::context::{Context, ContextParts};
 use crate::error::{Error, Result};
+use crate::inbound::InboundResolver;
 use crate::metainfo_source::MetaInfoSource;
 use crate::metrics::{EngineMetrics, EngineStats};
+use crate::peer_class::PeerClass;
 use crate::progress::Progress;
 use crate::settings::EngineSettings;
 use crate::stream::BlobStream;
@@ -34,9 +36,14 @@ pub struct EngineParts<'a> {
     pub store: Store,
     /// Bound by the caller (tests bind 127.0.0.1:0); its port is announced.
     pub listener: TcpListener,
-    /// Tracker addresses (`host:port` or `http://host:port[/announce]`).
+    /// Tracker addresses (`host:port` or `http://host:port[/announce]`). An engine
+    /// given none never announces: only origins may do that (trackers list them from
+    /// the origin ring); an agent without trackers could never find a peer, so for the
+    /// agent class an empty list is an error.
     pub trackers: Vec<String>,
     pub metainfo: Arc<dyn MetaInfoSource>,
+    /// Serves handshakes for blobs held but not seeded yet (origins); agents pass `None`.
+    pub inbound: Option<Arc<dyn InboundResolver>>,
     /// The owning component's registry; the engine's metrics are registered in it.
     pub metrics: &'a MetricsRegistry,
 }
@@ -59,7 +66,11 @@ impl Engine {
             .iter()
             .map(|t| TrackerUrl::parse(t.as_str()))
             .collect::<Result<Vec<_>>>()?;
-        let announcer = Announcer::new(trackers, settings.tracker_health)?;
+        let announcer = if trackers.is_empty() && settings.class == PeerClass::Origin {
+            None
+        } else {
+            Some(Announcer::new(trackers, settings.tracker_health)?)
+        };
         let listen_addr = parts.listener.local_addr().map_err(Error::Listener)?;
         let ctx = Arc::new(Context::new(ContextParts {
             peer_id: settings.class.new_peer_id(),
@@ -68,10 +79,16 @@ impl Engine {
             store: parts.store,
             announcer,
             metainfo: parts.metainfo,
+            inbound: parts.inbound,
             metrics: EngineMetrics::register(parts.metrics),
             shutdown,
         }));
-        tracing::info!(peer_id = %ctx.peer_id, listen = %listen_addr, "p2p engine started");
+        tracing::info!(
+            peer_id = %ctx.peer_id,
+            listen = %listen_addr,
+            announces = ctx.announcer.is_some(),
+            "p2p engine started"
+        );
         ctx.spawn("peer-accept", accept_loop(ctx.clone(), parts.listener));
         Ok(Self { ctx })
     }
@@ -88,39 +105,7 @@ impl Engine {
     /// running for the digest (seeding or downloading) is left alone.
     pub async fn seed(&self, metainfo: MetaInfo) -> Result<()> {
         self.check_running()?;
-        let digest = metainfo.digest()?;
-        let ctx = self.ctx.clone();
-        let meta = Arc::new(metainfo);
-        self.ctx
-            .torrents
-            .get_or_create(digest, || async move {
-                let reader = ctx
-                    .store
-                    .open(&digest)
-                    .await?
-                    .ok_or(Error::NotInStore { digest })?;
-                if reader.size() != meta.info().length() {
-                    return Err(Error::DownloadFailed {
-                        digest,
-                        reason: format!(
-                            "the stored blob has {} bytes, the metainfo says {}",
-                            reader.size(),
-                            meta.info().length()
-                        ),
-                    });
-                }
-                let have = starling_core::Bitfield::full(meta.piece_count());
-                Ok(Torrent::start(
-                    ctx,
-                    meta,
-                    digest,
-                    have,
-                    Source::committed(reader),
-                ))
-            })
-            .await?;
-        self.ctx.metrics.set_torrents(self.ctx.torrents.len());
-        Ok(())
+        Torrent::seed(&self.ctx, metainfo).await.map(drop)
     }
 
     /// The blob's bytes from the start; see [`Engine::download_from`].

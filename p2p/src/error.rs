@@ -39,6 +39,10 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// The metainfo source answered that no such blob exists (a tracker's 404).
+    #[error("no blob {digest}: {reason}")]
+    MetaInfoNotFound { digest: Digest, reason: String },
+
     #[error("metainfo names {actual}, but {expected} was asked for")]
     MetaInfoMismatch { expected: Digest, actual: Digest },
 
@@ -80,6 +84,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the blob does not exist at all (as opposed to a failure to find out).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::MetaInfoNotFound { .. })
+    }
+
     /// Wraps an error from a [`crate::MetaInfoSource`] implementation.
     pub fn metainfo(
         digest: Digest,

@@ -8,6 +8,10 @@
 //! does DHT, PEX, local peer discovery, UPnP or NAT-PMP and sets no extension bits, so
 //! a plain BEP 3 client (16 KiB requests, its own bitfield and haves) interoperates.
 //!
+//! Agents get metainfo from the trackers ([`TrackerMetaInfo`]); origins seed on demand
+//! through an [`InboundResolver`] and, given no trackers, never announce (trackers list
+//! them from the origin ring).
+//!
 //! Trust: the metainfo comes from a trusted source ([`MetaInfoSource`]); every piece is
 //! checked against its SHA-1 before it is written, the whole blob against its sha256
 //! before it enters the store, and a peer that sends a bad piece is banned for a while.
@@ -25,6 +29,7 @@ pub mod connection;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod inbound;
 pub mod metainfo_source;
 pub mod metrics;
 pub mod peer_class;
@@ -35,6 +40,7 @@ pub mod registry;
 pub mod settings;
 pub mod stream;
 pub mod torrent;
+pub mod tracker_metainfo;
 
 pub use announce::{
     AnnounceEvent, AnnounceReply, AnnounceRequest, Announcer, HealthPolicy, TrackerUrl,
@@ -42,9 +48,11 @@ pub use announce::{
 pub use choker::UploadSlots;
 pub use engine::{Engine, EngineParts};
 pub use error::{Error, PeerError, Result};
+pub use inbound::InboundResolver;
 pub use metainfo_source::{MemoryMetaInfo, MetaInfoSource};
 pub use metrics::EngineStats;
 pub use peer_class::PeerClass;
 pub use progress::{Progress, TorrentPhase};
 pub use settings::EngineSettings;
 pub use stream::BlobStream;
+pub use tracker_metainfo::{TrackerMetaInfo, TrackerMetaInfoError};

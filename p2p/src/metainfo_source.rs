@@ -46,6 +46,9 @@ impl MetaInfoSource for MemoryMetaInfo {
             .unwrap_or_else(PoisonError::into_inner)
             .get(digest)
             .cloned()
-            .ok_or_else(|| Error::metainfo(*digest, "not in the in-memory metainfo source"))
+            .ok_or_else(|| Error::MetaInfoNotFound {
+                digest: *digest,
+                reason: "not in the in-memory metainfo source".into(),
+            })
     }
 }

@@ -5,8 +5,10 @@
 //! `starling_p2p_uploaded_bytes_total{class}` (piece payload by the remote peer's class:
 //! origin, agent or other), `starling_p2p_pieces_verified_total`,
 //! `starling_p2p_pieces_rejected_total`, the gauges `starling_p2p_connections` and
-//! `starling_p2p_torrents`, `starling_p2p_announce_failures_total` and the histogram
-//! `starling_p2p_announce_duration_seconds`.
+//! `starling_p2p_torrents`, `starling_p2p_announce_failures_total`, the histogram
+//! `starling_p2p_announce_duration_seconds` (its `_count` is the number of announces),
+//! and `starling_p2p_inbound_resolved_total` (torrents started for an incoming peer by
+//! the inbound resolver, i.e. origins seeding on demand).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -24,6 +26,7 @@ const CONNECTIONS: &str = "starling_p2p_connections";
 const TORRENTS: &str = "starling_p2p_torrents";
 const ANNOUNCE_FAILURES: &str = "starling_p2p_announce_failures_total";
 const ANNOUNCE_DURATION: &str = "starling_p2p_announce_duration_seconds";
+const INBOUND_RESOLVED: &str = "starling_p2p_inbound_resolved_total";
 
 /// Peer classes in label order; `None` is a non-Starling client.
 const CLASSES: [Option<PeerClass>; 3] = [Some(PeerClass::Origin), Some(PeerClass::Agent), None];
@@ -52,6 +55,7 @@ pub struct EngineMetrics {
     torrents: Gauge,
     announce_failures: Counter,
     announce_duration: Histogram,
+    inbound_resolved: Counter,
     totals: Totals,
 }
 
@@ -79,6 +83,10 @@ impl EngineMetrics {
             metrics::describe_gauge!(TORRENTS, "Torrents downloading or seeding.");
             metrics::describe_counter!(ANNOUNCE_FAILURES, "Announces no tracker answered.");
             metrics::describe_histogram!(ANNOUNCE_DURATION, Unit::Seconds, "Announce round trips.");
+            metrics::describe_counter!(
+                INBOUND_RESOLVED,
+                "Torrents started for an incoming peer by the inbound resolver."
+            );
             let by_class = |name: &'static str| {
                 CLASSES.map(|class| metrics::counter!(name, "class" => PeerClass::label(class)))
             };
@@ -91,6 +99,7 @@ impl EngineMetrics {
                 torrents: metrics::gauge!(TORRENTS),
                 announce_failures: metrics::counter!(ANNOUNCE_FAILURES),
                 announce_duration: metrics::histogram!(ANNOUNCE_DURATION),
+                inbound_resolved: metrics::counter!(INBOUND_RESOLVED),
                 totals: Totals::default(),
             }
         })
@@ -144,6 +153,10 @@ impl EngineMetrics {
         }
     }
 
+    pub fn inbound_resolved(&self) {
+        self.inbound_resolved.increment(1);
+    }
+
     pub fn stats(&self) -> EngineStats {
         let t = &self.totals;
         EngineStats {
@@ -171,6 +184,7 @@ mod tests {
         metrics.piece_rejected();
         metrics.connection_opened();
         metrics.announced(Duration::from_millis(3), false);
+        metrics.inbound_resolved();
         let text = registry.render();
         for want in [
             r#"starling_p2p_downloaded_bytes_total{class="origin"} 100"#,
@@ -180,6 +194,7 @@ mod tests {
             "starling_p2p_connections 1",
             "starling_p2p_announce_failures_total 1",
             "starling_p2p_announce_duration_seconds_bucket",
+            "starling_p2p_inbound_resolved_total 1",
         ] {
             assert!(text.contains(want), "{want} missing in:\n{text}");
         }

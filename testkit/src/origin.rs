@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use starling_config::{ClusterConfig, HealthCheckConfig, OriginConfig, StoreConfig};
+use starling_config::{ClusterConfig, HealthCheckConfig, OriginConfig, P2pConfig, StoreConfig};
 use starling_origin::{BackendLookup, OriginClient};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -23,10 +23,12 @@ pub async fn loopback_listener() -> TcpListener {
 }
 
 /// A test configuration: the store under `root`, this origin advertised as
-/// `advertise` on a ring of `hosts`, fast health checks and short retry backoffs.
+/// `advertise` on a ring of `hosts`, the peer listener on a free loopback port, fast
+/// health checks and short retry backoffs.
 pub fn origin_config(root: &Path, advertise: SocketAddr, hosts: &[SocketAddr]) -> OriginConfig {
     let mut cfg = OriginConfig {
         listen: advertise,
+        peer: P2pConfig::with_listen(SocketAddr::from(([127, 0, 0, 1], 0))),
         store: StoreConfig::with_root(root),
         advertise: advertise.to_string(),
         cluster: ClusterConfig::with_hosts(hosts.iter().map(ToString::to_string)),

@@ -3,8 +3,12 @@
 //! Pure: takes the live peers of one swarm and a random source, returns references.
 //! Rules (design.md "Peer hand-out"):
 //! - at most `limit` peers, never the requester itself (by peer id or address);
-//! - classes in order: complete peers (seeders) first, then leechers; a class is never
-//!   interleaved with another;
+//! - classes in order: complete peers (seeders) first, then origins, then leechers; a
+//!   class is never interleaved with another. Origins come after other seeders so that
+//!   a blob leaves the origin about once and agents serve each other, yet before
+//!   leechers so that a swarm of leechers always has a full copy to draw from. Origins
+//!   are whoever the caller marks as such: the owners of the blob on the origin ring
+//!   (added without announcing) and peers whose peer id carries the origin class;
 //! - within a class, same rack first, then same zone, then the rest, shuffled within
 //!   each group so load spreads over equally good peers;
 //! - at least a quarter of the hand-out (rounded up) goes to other-zone peers when there
@@ -24,12 +28,15 @@ use crate::store::PeerEntry;
 /// Hand-out classes in order of preference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PeerClass {
+    /// Agents (or other clients) holding the whole blob.
     Complete,
+    /// Origins seeding the blob.
+    Origin,
     Leecher,
 }
 
 impl PeerClass {
-    pub const ALL: [PeerClass; 2] = [PeerClass::Complete, PeerClass::Leecher];
+    pub const ALL: [PeerClass; 3] = [PeerClass::Complete, PeerClass::Origin, PeerClass::Leecher];
 }
 
 /// Who is asking: excluded from the result and the reference point for locality.
@@ -52,7 +59,7 @@ pub fn hand_out<'a, R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Vec<Handed<'a>> {
     // groups[class][proximity], both in preference order.
-    let mut groups: [[Vec<Handed<'a>>; 3]; 2] = Default::default();
+    let mut groups: [[Vec<Handed<'a>>; 3]; PeerClass::ALL.len()] = Default::default();
     for (id, entry) in peers {
         if id != requester.peer_id && entry.addr != requester.addr {
             let proximity = requester.locality.proximity_to(&entry.locality);

@@ -41,10 +41,26 @@ impl Swarm {
 
     /// Adds peers `range` with the given class and place.
     fn add(&mut self, range: std::ops::Range<u16>, complete: bool, at: Locality) -> &mut Self {
+        self.add_entries(range, complete, false, at)
+    }
+
+    /// Adds origins `range` (complete, without a place, as the store adds them).
+    fn add_origins(&mut self, range: std::ops::Range<u16>) -> &mut Self {
+        self.add_entries(range, true, true, Locality::default())
+    }
+
+    fn add_entries(
+        &mut self,
+        range: std::ops::Range<u16>,
+        complete: bool,
+        origin: bool,
+        at: Locality,
+    ) -> &mut Self {
         for n in range {
             let entry = PeerEntry {
                 addr: SocketAddr::from(([127, 0, 0, 1], n)),
                 complete,
+                origin,
                 last_seen: Instant::now(),
                 locality: at.clone(),
             };
@@ -87,6 +103,39 @@ fn complete_peers_come_before_leechers() {
         few.iter().all(|n| *n >= 100),
         "a small limit is filled by seeders: {few:?}"
     );
+}
+
+#[test]
+fn origins_come_after_complete_peers_and_before_leechers() {
+    let mut swarm = Swarm::new();
+    swarm
+        .add(0..4, false, nowhere())
+        .add_origins(50..53)
+        .add(100..103, true, nowhere());
+    for seed in 0..20 {
+        let got = swarm.hand_out(999, &nowhere(), 10, seed);
+        assert_eq!(got.len(), 10);
+        assert!(got[..3].iter().all(|n| *n >= 100), "{got:?}");
+        assert!(got[3..6].iter().all(|n| (50..53).contains(n)), "{got:?}");
+        assert!(got[6..].iter().all(|n| *n < 4), "{got:?}");
+    }
+    let firsts: HashSet<u16> = (0..50)
+        .map(|seed| swarm.hand_out(999, &nowhere(), 10, seed)[3])
+        .collect();
+    assert_eq!(firsts.len(), 3, "origins are shuffled among themselves");
+
+    // Origins have no place, so for a requester in a zone they are other-zone peers:
+    // they stay in the reserved share even when local peers would fill the hand-out.
+    let me = place(Some("z1"), None);
+    let mut busy = Swarm::new();
+    busy.add(0..40, true, place(Some("z1"), None))
+        .add_origins(50..52);
+    let got = busy.hand_out(999, &me, 8, 4);
+    assert_eq!(
+        &got[6..].iter().copied().collect::<HashSet<_>>(),
+        &HashSet::from([50, 51])
+    );
+    assert!(got[..6].iter().all(|n| *n < 40), "{got:?}");
 }
 
 #[test]

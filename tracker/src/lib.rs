@@ -9,8 +9,10 @@
 //! [`sweep`] maintenance loop (started through `starling_runtime::spawn_named`).
 //!
 //! Metainfo: [`metainfo`] (the lookup service) over [`cache`] (expiring, bounded),
-//! [`single_flight`] (one origin request per key) and [`ring`] (which tracker owns an
-//! info hash; agents reuse it); [`api_error`] maps its failures to registry errors
+//! [`single_flight`] (one origin request per key) and [`ring`] (which tracker owns a
+//! blob's swarm, by digest; agents build the same ring); [`origin_seeds`] remembers
+//! which origins seed the swarms whose metainfo was served here, so announces hand
+//! origins out without origins announcing; [`api_error`] maps its failures to registry errors
 //! (`starling_runtime::ApiError`).
 //!
 //! Every route is documented in `docs/tracker-api.md`.
@@ -23,6 +25,7 @@ pub mod handout;
 pub mod locality;
 pub mod metainfo;
 pub mod metrics;
+pub mod origin_seeds;
 pub mod query;
 pub mod request;
 pub mod response;
@@ -39,4 +42,4 @@ pub use request::{AnnounceRequest, Event};
 pub use ring::TrackerRing;
 pub use server::{router, run};
 pub use state::{AnnounceSettings, TrackerState};
-pub use store::{PeerStore, StoreLimits};
+pub use store::{OriginSeed, PeerStore, StoreLimits};

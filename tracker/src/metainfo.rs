@@ -1,6 +1,7 @@
 //! The metainfo lookup behind `GET /namespace/{ns}/blobs/{digest}/metainfo`: fetch the
 //! blob's `.torrent` from the origins that own the digest, point its `announce` at the
-//! tracker that owns its info hash, cache the result.
+//! tracker that owns the blob's swarm (by digest), cache the result, and tell
+//! [`OriginSeeds`] which origin now seeds it (so announces list origins).
 //!
 //! - Cache: per digest, for `metainfo_cache_ttl`, bounded in entries and bytes. The
 //!   torrent depends only on the blob's content, so one entry serves every namespace.
@@ -16,18 +17,20 @@
 //! alone. Neither is held across an await.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use starling_config::ClusterConfig;
 use starling_config::tracker::TrackerConfig;
-use starling_core::{Digest, RepoName};
+use starling_core::{Digest, InfoHash, RepoName};
 use starling_origin::{ClientError, OriginCluster};
 use tracing::{debug, info, warn};
 
 use crate::cache::{CacheLimits, TtlCache};
 use crate::error::{Error, Result};
 use crate::metrics::MetainfoMetrics;
+use crate::origin_seeds::OriginSeeds;
 use crate::ring::TrackerRing;
 use crate::single_flight::SingleFlight;
 
@@ -62,26 +65,44 @@ impl MetainfoSettings {
     }
 }
 
-type Cache = TtlCache<Digest, Bytes>;
+/// A served torrent: its bytes (announce URL included) and its info hash.
+#[derive(Debug, Clone)]
+pub struct CachedTorrent {
+    pub bytes: Bytes,
+    pub info_hash: InfoHash,
+}
+
+type Cache = TtlCache<Digest, CachedTorrent>;
 
 /// Fetches, rewrites and caches torrents.
 pub struct MetainfoService {
     origins: OriginCluster,
     trackers: Arc<TrackerRing>,
     cache: Arc<Cache>,
-    flights: SingleFlight<(RepoName, Digest), Result<Bytes>>,
+    flights: SingleFlight<(RepoName, Digest), Result<CachedTorrent>>,
+    seeds: Arc<OriginSeeds>,
     metrics: MetainfoMetrics,
 }
 
 impl MetainfoService {
     pub fn new(settings: MetainfoSettings, metrics: MetainfoMetrics) -> Self {
+        let origins = OriginCluster::new(&settings.origins);
+        let seeds = OriginSeeds::new(origins.clone(), settings.cache.ttl, metrics.clone());
         Self {
-            origins: OriginCluster::new(&settings.origins),
+            origins,
             trackers: Arc::new(settings.trackers),
-            cache: Arc::new(TtlCache::new(settings.cache, Bytes::len)),
+            cache: Arc::new(TtlCache::new(settings.cache, |t: &CachedTorrent| {
+                t.bytes.len()
+            })),
             flights: SingleFlight::new(),
+            seeds: Arc::new(seeds),
             metrics,
         }
+    }
+
+    /// Which origins seed which swarm (announces hand them out).
+    pub fn seeds(&self) -> &Arc<OriginSeeds> {
+        &self.seeds
     }
 
     /// The origin cluster client (its health checks are started by `run`).
@@ -96,24 +117,35 @@ impl MetainfoService {
     /// The bencoded `.torrent` of `digest`, announcing to its owning tracker.
     pub async fn torrent(&self, namespace: &RepoName, digest: &Digest) -> Result<Bytes> {
         self.metrics.requested();
+        let hit = AtomicBool::new(false);
         let settled = || {
-            let hit = self.cache.get(digest, Instant::now())?;
+            let cached = self.cache.get(digest, Instant::now())?;
             self.metrics.cache_hit();
-            Some(Ok(hit))
+            hit.store(true, Ordering::Relaxed);
+            Some(Ok(cached))
         };
         let fetch = || Fetch {
             origins: self.origins.clone(),
             trackers: self.trackers.clone(),
             cache: self.cache.clone(),
+            seeds: self.seeds.clone(),
             metrics: self.metrics.clone(),
             namespace: namespace.clone(),
             digest: *digest,
         };
         let key = (namespace.clone(), *digest);
-        self.flights
+        let torrent = self
+            .flights
             .run("metainfo-fetch", key, settled, || fetch().run())
             .await
-            .unwrap_or(Err(Error::FetchAbandoned { digest: *digest }))
+            .unwrap_or(Err(Error::FetchAbandoned { digest: *digest }))?;
+        if hit.load(Ordering::Relaxed) {
+            // Keeps the swarm remembered while agents keep asking for its torrent.
+            self.seeds
+                .served(namespace, *digest, torrent.info_hash, None)
+                .await;
+        }
+        Ok(torrent.bytes)
     }
 }
 
@@ -122,21 +154,25 @@ struct Fetch {
     origins: OriginCluster,
     trackers: Arc<TrackerRing>,
     cache: Arc<Cache>,
+    seeds: Arc<OriginSeeds>,
     metrics: MetainfoMetrics,
     namespace: RepoName,
     digest: Digest,
 }
 
 impl Fetch {
-    /// Fetches and rewrites the torrent; caches it before returning (the single-flight
-    /// invariant relies on that order).
-    async fn run(self) -> Result<Bytes> {
+    /// Fetches and rewrites the torrent, records the origin that served it as a seeder;
+    /// caches it before returning (the single-flight invariant relies on that order).
+    async fn run(self) -> Result<CachedTorrent> {
         let digest = self.digest;
         let started = Instant::now();
-        let fetched = self.origins.metainfo(&self.namespace, &digest).await;
+        let fetched = self
+            .origins
+            .metainfo_and_host(&self.namespace, &digest)
+            .await;
         let took = started.elapsed();
         self.metrics.fetched(took);
-        let metainfo = fetched.map_err(|e| self.failed(e, took))?;
+        let (host, metainfo) = fetched.map_err(|e| self.failed(e, took))?;
         let named = metainfo.digest().ok();
         if named != Some(digest) {
             let found = metainfo.info().name().chars().take(80).collect();
@@ -145,11 +181,17 @@ impl Fetch {
             return Err(error);
         }
         let info_hash = metainfo.info_hash();
-        let announce = self.trackers.announce_url(&info_hash);
-        info!(%digest, %info_hash, %announce, ?took, "metainfo fetched from the origins");
-        let bytes = Bytes::from(metainfo.with_announce(announce).to_bytes());
-        self.cache.insert(digest, bytes.clone(), Instant::now());
-        Ok(bytes)
+        let announce = self.trackers.announce_url(&digest);
+        info!(%digest, %info_hash, %announce, origin = %host, ?took, "metainfo fetched from the origins");
+        self.seeds
+            .served(&self.namespace, digest, info_hash, Some(&host))
+            .await;
+        let torrent = CachedTorrent {
+            bytes: Bytes::from(metainfo.with_announce(announce).to_bytes()),
+            info_hash,
+        };
+        self.cache.insert(digest, torrent.clone(), Instant::now());
+        Ok(torrent)
     }
 
     fn failed(&self, error: ClientError, took: Duration) -> Error {

@@ -12,7 +12,10 @@
 //! ([`MetainfoMetrics`]) `starling_tracker_metainfo_requests_total`,
 //! `starling_tracker_metainfo_cache_hits_total` and the histogram
 //! `starling_tracker_metainfo_fetch_duration_seconds` (one sample per origin fetch,
-//! failed ones included, so its `_count` is the number of origin requests).
+//! failed ones included, so its `_count` is the number of origin requests); for origins
+//! handed out without announcing, `starling_tracker_origin_seeds_handed_total` (origin
+//! entries in hand-outs) and `starling_tracker_origin_identity_failures_total` (failed
+//! `GET /peer` of an origin).
 
 use std::time::Duration;
 
@@ -29,6 +32,8 @@ const DURATION: &str = "starling_tracker_announce_duration_seconds";
 const METAINFO_REQUESTS: &str = "starling_tracker_metainfo_requests_total";
 const METAINFO_HITS: &str = "starling_tracker_metainfo_cache_hits_total";
 const METAINFO_FETCH: &str = "starling_tracker_metainfo_fetch_duration_seconds";
+const ORIGIN_SEEDS_HANDED: &str = "starling_tracker_origin_seeds_handed_total";
+const ORIGIN_IDENTITY_FAILURES: &str = "starling_tracker_origin_identity_failures_total";
 
 /// The metric handles and the renderer of one tracker.
 pub struct TrackerMetrics {
@@ -39,6 +44,7 @@ pub struct TrackerMetrics {
     peers: Gauge,
     torrents: Gauge,
     duration: Histogram,
+    origin_seeds_handed: Counter,
     metainfo: MetainfoMetrics,
 }
 
@@ -48,6 +54,7 @@ pub struct MetainfoMetrics {
     requests: Counter,
     cache_hits: Counter,
     fetch_duration: Histogram,
+    identity_failures: Counter,
 }
 
 impl MetainfoMetrics {
@@ -60,10 +67,15 @@ impl MetainfoMetrics {
             Unit::Seconds,
             "Time to fetch one torrent from the origins, failures included."
         );
+        metrics::describe_counter!(
+            ORIGIN_IDENTITY_FAILURES,
+            "Failed requests for an origin's peer identity (GET /peer)."
+        );
         Self {
             requests: metrics::counter!(METAINFO_REQUESTS),
             cache_hits: metrics::counter!(METAINFO_HITS),
             fetch_duration: metrics::histogram!(METAINFO_FETCH),
+            identity_failures: metrics::counter!(ORIGIN_IDENTITY_FAILURES),
         }
     }
 
@@ -78,26 +90,40 @@ impl MetainfoMetrics {
     pub fn fetched(&self, took: Duration) {
         self.fetch_duration.record(took.as_secs_f64());
     }
+
+    pub fn identity_failed(&self) {
+        self.identity_failures.increment(1);
+    }
 }
 
 impl TrackerMetrics {
     pub fn new() -> Self {
         let registry = MetricsRegistry::new();
-        let (announces, failures, peers, torrents, duration, metainfo) = registry.register(|| {
-            metrics::describe_counter!(ANNOUNCES, "Announces handled, by event.");
-            metrics::describe_counter!(FAILURES, "Announces answered with a failure reason.");
-            metrics::describe_gauge!(PEERS, "Peers held in the store (live or not yet swept).");
-            metrics::describe_gauge!(TORRENTS, "Torrents held in the store.");
-            metrics::describe_histogram!(DURATION, Unit::Seconds, "Time to handle one announce.");
-            (
-                Event::ALL.map(|event| metrics::counter!(ANNOUNCES, "event" => event.label())),
-                metrics::counter!(FAILURES),
-                metrics::gauge!(PEERS),
-                metrics::gauge!(TORRENTS),
-                metrics::histogram!(DURATION),
-                MetainfoMetrics::register(),
-            )
-        });
+        let (announces, failures, peers, torrents, duration, handed, metainfo) =
+            registry.register(|| {
+                metrics::describe_counter!(ANNOUNCES, "Announces handled, by event.");
+                metrics::describe_counter!(FAILURES, "Announces answered with a failure reason.");
+                metrics::describe_gauge!(PEERS, "Peers held in the store (live or not yet swept).");
+                metrics::describe_gauge!(TORRENTS, "Torrents held in the store.");
+                metrics::describe_histogram!(
+                    DURATION,
+                    Unit::Seconds,
+                    "Time to handle one announce."
+                );
+                metrics::describe_counter!(
+                    ORIGIN_SEEDS_HANDED,
+                    "Origins handed out without announcing, from the origin ring."
+                );
+                (
+                    Event::ALL.map(|event| metrics::counter!(ANNOUNCES, "event" => event.label())),
+                    metrics::counter!(FAILURES),
+                    metrics::gauge!(PEERS),
+                    metrics::gauge!(TORRENTS),
+                    metrics::histogram!(DURATION),
+                    metrics::counter!(ORIGIN_SEEDS_HANDED),
+                    MetainfoMetrics::register(),
+                )
+            });
         Self {
             registry,
             announces,
@@ -105,6 +131,7 @@ impl TrackerMetrics {
             peers,
             torrents,
             duration,
+            origin_seeds_handed: handed,
             metainfo,
         }
     }
@@ -121,6 +148,11 @@ impl TrackerMetrics {
             .expect("Event::ALL lists every event");
         self.announces[index].increment(1);
         self.duration.record(took.as_secs_f64());
+    }
+
+    /// `count` origins from the origin ring went into one hand-out.
+    pub fn origin_seeds_handed(&self, count: usize) {
+        self.origin_seeds_handed.increment(count as u64);
     }
 
     pub fn failed(&self, took: Duration) {
@@ -164,6 +196,8 @@ mod tests {
         a.metainfo().requested();
         a.metainfo().cache_hit();
         a.metainfo().fetched(Duration::from_millis(4));
+        a.metainfo().identity_failed();
+        a.origin_seeds_handed(2);
 
         let text = a.render(7, 2);
         assert!(
@@ -194,6 +228,14 @@ mod tests {
         );
         assert!(
             text.contains("starling_tracker_metainfo_fetch_duration_seconds_count 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("starling_tracker_origin_identity_failures_total 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("starling_tracker_origin_seeds_handed_total 2"),
             "{text}"
         );
         assert!(

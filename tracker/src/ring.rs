@@ -1,15 +1,20 @@
-//! The tracker ring: which tracker owns a torrent, so every announce for one info hash
-//! reaches the same peer store.
+//! The tracker ring: which tracker owns a blob's swarm, so every announce for it reaches
+//! the same peer store.
 //!
 //! Trackers (`host:port` strings from `trackers`) sit on a `consistent_hash_ring` ring
-//! with FNV hashing, keyed by the info hash's 40 lowercase hex characters — the same
-//! construction as the origin ring, so any component that builds a [`TrackerRing`] from
-//! the same list agrees on every owner. An empty list means a ring of this tracker
-//! alone. Adding or removing a tracker moves only about 1/n of the torrents.
+//! with FNV hashing, keyed by the blob digest's 64 lowercase hex characters (the
+//! torrent's `name`) — the same construction as the origin ring, so any component that
+//! builds a [`TrackerRing`] from the same list agrees on every owner (agents use
+//! `starling_p2p::announce::TrackerRing`, built the same way). Keying by digest rather
+//! than info hash lets an agent find the owner before it has the metainfo: it asks the
+//! owner for the `.torrent` and announces there, so the tracker that learnt which
+//! origins seed the blob is the one handing out its peers. An empty list means a ring
+//! of this tracker alone. Adding or removing a tracker moves only about 1/n of the
+//! swarms.
 
 use consistent_hash_ring::{Ring, RingBuilder};
 use starling_config::tracker::TrackerConfig;
-use starling_core::InfoHash;
+use starling_core::Digest;
 
 /// Virtual nodes per tracker: enough to spread torrents evenly over a few trackers.
 pub const VNODES: usize = 64;
@@ -41,20 +46,20 @@ impl TrackerRing {
         Self::new(&cfg.trackers, &cfg.advertise)
     }
 
-    /// The tracker that keeps the swarm of `info_hash`.
-    pub fn owner(&self, info_hash: &InfoHash) -> String {
-        self.ring.get(info_hash.hex()).clone()
+    /// The tracker that keeps the swarm of the blob `digest`.
+    pub fn owner(&self, digest: &Digest) -> String {
+        self.ring.get(digest.hex()).clone()
     }
 
-    /// Every tracker in ring order for `info_hash`: the owner first, then where a
-    /// client fails over to when the owner is down.
-    pub fn owners(&self, info_hash: &InfoHash) -> Vec<String> {
-        self.ring.replicas(info_hash.hex()).cloned().collect()
+    /// Every tracker in ring order for `digest`: the owner first, then where a client
+    /// fails over to when the owner is down.
+    pub fn owners(&self, digest: &Digest) -> Vec<String> {
+        self.ring.replicas(digest.hex()).cloned().collect()
     }
 
-    /// `http://<owner>/announce`, the announce URL written into the torrent.
-    pub fn announce_url(&self, info_hash: &InfoHash) -> String {
-        format!("http://{}/announce", self.owner(info_hash))
+    /// `http://<owner>/announce`, the announce URL written into the blob's torrent.
+    pub fn announce_url(&self, digest: &Digest) -> String {
+        format!("http://{}/announce", self.owner(digest))
     }
 
     /// Every tracker, in configuration order.
@@ -81,8 +86,8 @@ mod tests {
         (0..n).map(|i| format!("tracker-{i}:15003")).collect()
     }
 
-    fn hash(i: u32) -> InfoHash {
-        InfoHash::of_info_bytes(&i.to_be_bytes())
+    fn hash(i: u32) -> Digest {
+        Digest::of(&i.to_be_bytes())
     }
 
     #[test]

@@ -34,16 +34,17 @@ pub fn router(state: Arc<TrackerState>) -> Router {
 
 /// Serves the tracker on `listener` until `shutdown` fires.
 ///
-/// Background tasks: the maintenance loop (peer sweep, metrics upkeep) and the origin
-/// cluster's `/health` probes. Both watch a child of `shutdown`, so serving failing
-/// stops them too.
+/// Background tasks: the maintenance loop (peer sweep, metrics upkeep), the origin
+/// cluster's `/health` probes and the refresh of the origins' peer identities. All
+/// watch a child of `shutdown`, so serving failing stops them too.
 ///
 /// Shutdown order once `shutdown` fires:
 /// 1. readiness turns 503;
 /// 2. the listener stops accepting and in-flight requests (announces, metainfo lookups
 ///    waiting on an origin) run to completion;
-/// 3. the background tasks are cancelled and awaited: the maintenance loop, then the
-///    origin health checks;
+/// 3. the background tasks are cancelled and awaited: the maintenance loop, the origin
+///    health checks, the identity refresh; confirmations of origin seeders still
+///    running are cancelled;
 /// 4. `run` returns. A metainfo fetch whose callers all left still runs in its own task
 ///    until the origin answers; it only fills a cache that is dropped with the state.
 pub async fn run(
@@ -62,6 +63,7 @@ pub async fn run(
         .metainfo()
         .origins()
         .start_health_checks(tasks.clone());
+    let identities = state.metainfo().seeds().start_refresh(tasks.clone());
 
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let draining = state.clone();
@@ -79,9 +81,11 @@ pub async fn run(
 
     state.set_ready(false);
     tasks.cancel();
+    state.metainfo().seeds().close();
     for (name, task) in [
         ("maintenance", maintenance),
         ("origin health checks", health_checks),
+        ("origin identities", identities),
     ] {
         if let Err(error) = task.await {
             tracing::error!(%error, task = name, "background task did not finish cleanly");

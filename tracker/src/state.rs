@@ -4,6 +4,8 @@
 //! [`TrackerState::announce`] is the whole announce path behind `GET /announce`, kept
 //! free of HTTP types so the benchmark and unit tests drive exactly what the handler
 //! runs. Every outcome is a bencoded body: client mistakes become `failure reason`.
+//! Origins seeding the torrent (known from the metainfo this tracker served, see
+//! [`crate::origin_seeds`]) join the hand-out without announcing.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,7 +107,18 @@ impl TrackerState {
             n.min(self.settings.announce_limit)
         });
         tracing::trace!(info_hash = %req.info_hash, peer = %req.peer_id, addr = %req.addr, ?event, "announce");
-        let outcome = self.store.announce(req, limit, now, &mut rand::rng());
+        let origins = self.metainfo.seeds().seeds_for(&req.info_hash, now);
+        let outcome = self
+            .store
+            .announce(req, limit, &origins, now, &mut rand::rng());
+        if !origins.is_empty() {
+            let handed = outcome
+                .peers
+                .iter()
+                .filter(|p| origins.iter().any(|o| o.addr == p.addr))
+                .count();
+            self.metrics.origin_seeds_handed(handed);
+        }
         let body = AnnounceResponse {
             interval: self.settings.interval,
             min_interval: self.settings.min_interval,

@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use futures::future::join_all;
-use starling_config::ClusterConfig;
 use starling_config::tracker::TrackerConfig;
+use starling_config::{ClusterConfig, HealthCheckConfig};
 use starling_core::Digest;
 use starling_core::metainfo::MetaInfo;
 use starling_core::registry::{ErrorCode, RegistryError};
@@ -28,11 +28,19 @@ fn blob_path(digest: &Digest) -> String {
     metainfo_path("team%2Fapp", &digest.to_string())
 }
 
-/// A tracker on `listener`, advertised as its own address, asking `origins`.
+/// A tracker on `listener`, advertised as its own address, asking `origins` (probed
+/// every 100 ms, so a stopped origin is marked down quickly).
 fn tracker_config(advertise: String, origins: &[String]) -> TrackerConfig {
+    let mut origins = ClusterConfig::with_hosts(origins.iter().cloned());
+    origins.health_check = HealthCheckConfig {
+        interval: Duration::from_millis(100),
+        timeout: Duration::from_millis(100),
+        fails: 2,
+        passes: 2,
+    };
     TrackerConfig {
         advertise,
-        origins: ClusterConfig::with_hosts(origins.iter().cloned()),
+        origins,
         ..test_config()
     }
 }
@@ -174,7 +182,7 @@ async fn trackers_on_a_ring_agree_on_the_announce_url() {
         let (status, _, body) = get(&client, &tracker.url(&blob_path(&blob.digest))).await;
         assert_eq!(status, 200);
         let torrent = MetaInfo::from_bytes(&body).unwrap();
-        let expected = TrackerRing::new(&ring, "unused").announce_url(&torrent.info_hash());
+        let expected = TrackerRing::new(&ring, "unused").announce_url(&blob.digest);
         assert_eq!(torrent.announce(), Some(expected.as_str()));
         announces.push(expected);
     }
@@ -339,11 +347,15 @@ async fn origin_down_is_503_and_the_tracker_stays_healthy() {
     assert_eq!(get(&client, &tracker.url("/readiness")).await.0, 200);
     let info_hash = MetaInfo::from_bytes(&torrent).unwrap().info_hash();
     let announce = announce_path(info_hash.as_bytes(), &peer_id(1), 7001, 0, "&compact=1");
-    let reply = get_reply(&client, &tracker.url(&announce)).await;
-    assert_eq!(
-        (reply.failure, reply.complete),
-        (None, 1),
-        "announces still work"
+    let origin_skipped = wait_until(Duration::from_secs(15), || async {
+        let reply = get_reply(&client, &tracker.url(&announce)).await;
+        assert_eq!(reply.failure, None, "announces still work");
+        reply.complete == 1 && reply.peers.is_empty()
+    })
+    .await;
+    assert!(
+        origin_skipped,
+        "an origin marked down is not handed out as a seeder"
     );
     expect_error(&client, &url, 503, ErrorCode::Unavailable).await;
 

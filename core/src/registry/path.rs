@@ -54,6 +54,18 @@ impl Endpoint {
             | Self::Upload { name, .. } => Some(name),
         }
     }
+
+    /// What the endpoint serves, in plural, for messages ("… is not supported on blobs").
+    pub fn what(&self) -> &'static str {
+        match self {
+            Self::Base => "the API root",
+            Self::Catalog => "the catalog",
+            Self::Tags { .. } => "tag lists",
+            Self::Manifest { .. } => "manifests",
+            Self::Blob { .. } => "blobs",
+            Self::StartUpload { .. } | Self::Upload { .. } => "uploads",
+        }
+    }
 }
 
 /// A manifest reference: a tag, or a digest when it contains `:` (the tag grammar has no

@@ -4,5 +4,6 @@
 pub mod blobs;
 pub mod extract;
 pub mod metainfo;
+pub mod peer;
 pub mod probes;
 pub mod uploads;

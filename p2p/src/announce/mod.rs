@@ -1,5 +1,6 @@
-//! The announce client: BEP 3 HTTP announces to the tracker that owns the info hash on
-//! the tracker ring, failing over to the next tracker on any error.
+//! The announce client: BEP 3 HTTP announces to the tracker that owns the blob's swarm
+//! on the tracker ring (placed by digest, see [`ring`]), failing over to the next
+//! tracker on any error.
 //!
 //! An error is a transport failure, a non-200 status, an undecodable body or a bencoded
 //! `failure reason`; each counts against that tracker's passive health (see [`ring`]).
@@ -10,6 +11,8 @@ mod ring;
 mod url;
 
 use std::time::Instant;
+
+use starling_core::Digest;
 
 pub use response::{AnnounceReply, decode};
 pub use ring::{HealthPolicy, TrackerRing};
@@ -45,11 +48,16 @@ impl Announcer {
         })
     }
 
-    /// Announces to the owning tracker, then to the next ones until one answers.
-    pub async fn announce(&self, request: &AnnounceRequest) -> Result<AnnounceReply> {
+    /// Announces to the tracker owning the swarm of `digest` (the blob the torrent
+    /// names), then to the next ones until one answers.
+    pub async fn announce(
+        &self,
+        digest: &Digest,
+        request: &AnnounceRequest,
+    ) -> Result<AnnounceReply> {
         let query = request.query();
         let mut last = None;
-        for i in self.ring.candidates(&request.info_hash, Instant::now()) {
+        for i in self.ring.candidates(digest, Instant::now()) {
             let tracker = self.ring.tracker(i);
             match self.announce_once(tracker, &query).await {
                 Ok(reply) => {

@@ -1,11 +1,14 @@
-//! The tracker ring: which tracker owns an info hash, which to try next, and passive
+//! The tracker ring: which tracker owns a blob's swarm, which to try next, and passive
 //! health.
 //!
-//! Trackers are placed on a consistent hash ring by their `host:port`, keyed by the info
-//! hash's hex form with [`VNODES`] virtual nodes each: the same placement as the
-//! tracker's own ring (`starling_tracker::ring`), so every agent sends a swarm's announces
-//! to the tracker named in the torrent's announce URL and, if it fails, to the same next
-//! one. Health is passive: a tracker that fails
+//! Trackers are placed on a consistent hash ring by their `host:port`, keyed by the blob
+//! digest's 64 hex characters (the metainfo `name`) with [`VNODES`] virtual nodes each:
+//! the same placement as the tracker's own ring (`starling_tracker::ring`). Keying by the
+//! digest rather than the info hash lets a client find the owner before it has the
+//! metainfo, so the tracker that serves a blob's `.torrent` ([`crate::TrackerMetaInfo`])
+//! is the one that receives its announces and the one named in the torrent's announce
+//! URL; if it fails, everyone moves to the same next one. Health is passive: a tracker
+//! that fails
 //! `failures_before_down` announces in a row is skipped for `down_for`, then tried again.
 //! When every candidate is down they are all tried anyway, down ones last, since a
 //! tracker marked down may well be back.
@@ -15,7 +18,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use consistent_hash_ring::{Ring, RingBuilder};
-use starling_core::InfoHash;
+use starling_core::Digest;
 
 use super::url::TrackerUrl;
 
@@ -93,12 +96,12 @@ impl TrackerRing {
         &self.trackers[i]
     }
 
-    /// Trackers to try for `info_hash`, in order: healthy ones in ring order, then the
-    /// ones marked down, also in ring order.
-    pub fn candidates(&self, info_hash: &InfoHash, now: Instant) -> Vec<usize> {
+    /// Trackers to try for the swarm of `digest`, in order: healthy ones in ring order,
+    /// then the ones marked down, also in ring order.
+    pub fn candidates(&self, digest: &Digest, now: Instant) -> Vec<usize> {
         let order: Vec<usize> = self
             .ring
-            .replicas(info_hash.hex())
+            .replicas(digest.hex())
             .map(|name| self.index[name.as_str()])
             .collect();
         let health = self.lock();
@@ -157,8 +160,8 @@ mod tests {
         )
     }
 
-    fn hash(n: u8) -> InfoHash {
-        InfoHash::from_bytes([n; 20])
+    fn hash(n: u8) -> Digest {
+        Digest::of(&[n])
     }
 
     #[test]

@@ -5,7 +5,12 @@
 //! periodic ones (at the tracker's `interval`, or the configured one if it gives none),
 //! `stopped` when the torrent stops. A failed announce is retried with a backoff from one
 //! second up to the interval, keeping its event, so a `started` that hit a dead tracker
-//! is still sent as `started`.
+//! is still sent as `started`. An answer without peers while pieces are missing is
+//! retried the same way (1 s, 2 s, 4 s, ... up to the interval) instead of waiting a
+//! whole interval: a swarm that is just forming (the seeder's first announce is on its
+//! way, the tracker is learning the origins) should not stall a download for 30 s. The
+//! tracker's `min interval` is not waited for then; Starling's tracker does not enforce
+//! it. An engine without an announcer (an origin given no trackers) never announces.
 //!
 //! Stop order: mark the torrent stopped (readers and sessions see it), leave the
 //! registry, cancel every connection and wait for their tasks, persist the partial
@@ -31,8 +36,19 @@ const STOP_ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(2);
 struct Schedule {
     next: tokio::time::Instant,
     event: AnnounceEvent,
-    failures: u32,
+    /// Failed announces, or answers without peers while downloading, in a row.
+    retries: u32,
     completed_sent: bool,
+}
+
+/// How long to wait before the next announce: the interval after a useful answer, a
+/// backoff of 1 s doubling up to the interval after a failure or after an answer that
+/// left a download without anyone to ask.
+pub fn next_announce_in(interval: Duration, retries: u32) -> Duration {
+    if retries == 0 {
+        return interval;
+    }
+    Duration::from_secs(1 << (retries - 1).min(10)).min(interval)
 }
 
 /// Runs the torrent until it stops, fails, idles out or the engine shuts down.
@@ -40,15 +56,18 @@ pub async fn run(torrent: Arc<Torrent>) -> Result<()> {
     let mut schedule = Schedule {
         next: tokio::time::Instant::now(),
         event: AnnounceEvent::Started,
-        failures: 0,
+        retries: 0,
         completed_sent: torrent.status() == Status::Seeding,
     };
+    let announces = torrent.ctx.announcer.is_some();
     let mut tick = tokio::time::interval(TICK);
     let mut last_choke = Instant::now();
     loop {
         tokio::select! {
             _ = torrent.token.cancelled() => break,
-            _ = sleep_until(schedule.next) => announce(&torrent, &mut schedule).await,
+            _ = sleep_until(schedule.next), if announces => {
+                announce(&torrent, &mut schedule).await;
+            }
             _ = torrent.driver_wake.notified() => {}
             _ = tick.tick() => {
                 dial_candidates(&torrent);
@@ -77,9 +96,12 @@ pub async fn run(torrent: Arc<Torrent>) -> Result<()> {
 
 async fn announce(torrent: &Arc<Torrent>, schedule: &mut Schedule) {
     let ctx = &torrent.ctx;
+    let Some(announcer) = &ctx.announcer else {
+        return;
+    };
     let request = announce_request(torrent, schedule.event);
     let started = Instant::now();
-    let outcome = ctx.announcer.announce(&request).await;
+    let outcome = announcer.announce(&torrent.digest, &request).await;
     ctx.metrics.announced(started.elapsed(), outcome.is_ok());
     let interval = ctx.settings.p2p.announce_interval;
     match outcome {
@@ -87,17 +109,20 @@ async fn announce(torrent: &Arc<Torrent>, schedule: &mut Schedule) {
             tracing::debug!(event = ?schedule.event, peers = reply.peers.len(), "announced");
             let own = ctx.listen_addr;
             let peers: Vec<_> = reply.peers.into_iter().filter(|a| *a != own).collect();
+            let starved = peers.is_empty() && torrent.status() == Status::Downloading;
             torrent.lock().candidates.merge(&peers);
             dial_candidates(torrent);
             schedule.event = AnnounceEvent::Update;
-            schedule.failures = 0;
-            schedule.next = tokio::time::Instant::now() + reply.interval.unwrap_or(interval);
+            schedule.retries = if starved { schedule.retries + 1 } else { 0 };
+            let interval = reply.interval.unwrap_or(interval);
+            schedule.next =
+                tokio::time::Instant::now() + next_announce_in(interval, schedule.retries);
         }
         Err(error) => {
             tracing::warn!(%error, event = ?schedule.event, "announce failed; will retry");
-            let backoff = Duration::from_secs(1 << schedule.failures.min(10)).min(interval);
-            schedule.failures += 1;
-            schedule.next = tokio::time::Instant::now() + backoff;
+            schedule.retries += 1;
+            schedule.next =
+                tokio::time::Instant::now() + next_announce_in(interval, schedule.retries);
         }
     }
 }
@@ -172,10 +197,14 @@ async fn stop(torrent: Arc<Torrent>) -> Result<()> {
         )
         .await?;
     }
+    let Some(announcer) = &torrent.ctx.announcer else {
+        tracing::info!("torrent stopped");
+        return Ok(());
+    };
     let request = announce_request(&torrent, AnnounceEvent::Stopped);
     let announced = tokio::time::timeout(
         STOP_ANNOUNCE_TIMEOUT,
-        torrent.ctx.announcer.announce(&request),
+        announcer.announce(&torrent.digest, &request),
     )
     .await;
     match announced {
@@ -185,4 +214,24 @@ async fn stop(torrent: Arc<Torrent>) -> Result<()> {
     }
     tracing::info!("torrent stopped");
     Ok::<(), Error>(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_from_a_second_up_to_the_interval() {
+        let interval = Duration::from_secs(30);
+        let waits: Vec<u64> = (0..8)
+            .map(|retries| next_announce_in(interval, retries).as_secs())
+            .collect();
+        assert_eq!(waits, [30, 1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(
+            next_announce_in(Duration::from_secs(3), 4),
+            Duration::from_secs(3),
+            "never later than the interval"
+        );
+        assert_eq!(next_announce_in(interval, 1_000), interval, "no overflow");
+    }
 }

@@ -12,14 +12,16 @@
 //!
 //! Submodules: [`state`] (the data and per-connection decisions), [`choking`] (upload
 //! slots), [`pieces`] (blocks in flight), [`candidates`] (addresses to dial), [`source`] (where verified bytes live),
-//! [`complete`] (piece verification and the final commit), [`driver`] (announces,
-//! dialling, choke rounds, idle expiry, shutdown).
+//! [`complete`] (piece verification and the final commit), [`seed`] (a torrent over a
+//! committed blob), [`driver`] (announces, dialling, choke rounds, idle expiry,
+//! shutdown).
 
 pub mod candidates;
 pub mod choking;
 pub mod complete;
 pub mod driver;
 pub mod pieces;
+pub mod seed;
 pub mod source;
 pub mod state;
 

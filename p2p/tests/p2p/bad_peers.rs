@@ -95,7 +95,10 @@ impl FakePeer {
             event: AnnounceEvent::Started,
             numwant: 0,
         };
-        announcer.announce(&request).await.unwrap();
+        announcer
+            .announce(&meta.digest().unwrap(), &request)
+            .await
+            .unwrap();
     }
 }
 

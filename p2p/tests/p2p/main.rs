@@ -3,7 +3,10 @@
 
 mod bad_peers;
 mod garbage;
+mod inbound;
+mod interop;
 mod lifecycle;
+mod origin_swarm;
 mod resume;
 mod ring_agreement;
 mod seeder_loss;
@@ -11,3 +14,4 @@ mod streaming;
 mod support;
 mod swarm;
 mod tracker;
+mod tracker_metainfo;

@@ -9,10 +9,13 @@ use std::time::Duration;
 use futures::StreamExt;
 use rand::RngExt;
 use starling_config::tracker::TrackerConfig;
-use starling_config::{ByteRate, P2pConfig};
+use starling_config::{ByteRate, ClusterConfig, HealthCheckConfig, P2pConfig};
 use starling_core::metainfo::{MetaInfo, generate};
 use starling_core::{Digest, DigestHasher, PieceLengthPolicy, RepoName};
-use starling_p2p::{BlobStream, Engine, EngineParts, EngineSettings, MemoryMetaInfo};
+use starling_p2p::{
+    BlobStream, Engine, EngineParts, EngineSettings, InboundResolver, MemoryMetaInfo,
+    MetaInfoSource,
+};
 use starling_runtime::MetricsRegistry;
 use starling_store::{Store, StoreOptions};
 use tempfile::TempDir;
@@ -46,6 +49,25 @@ impl TestTracker {
 
     /// Serves on an already bound listener, so a restarted tracker keeps its address.
     pub fn start_on(listener: std::net::TcpListener) -> Self {
+        Self::serve(listener, ClusterConfig::default())
+    }
+
+    /// A tracker asking `origins` (`host:port`, probed every 100 ms) for metainfo and
+    /// handing them out as seeders.
+    pub fn with_origins(origins: &[String]) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut cluster = ClusterConfig::with_hosts(origins.iter().cloned());
+        cluster.replicas = origins.len().max(1);
+        cluster.health_check = HealthCheckConfig {
+            interval: Duration::from_millis(100),
+            timeout: Duration::from_millis(100),
+            fails: 2,
+            passes: 2,
+        };
+        Self::serve(listener, cluster)
+    }
+
+    fn serve(listener: std::net::TcpListener, origins: ClusterConfig) -> Self {
         listener.set_nonblocking(true).unwrap();
         let listener = TcpListener::from_std(listener).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -54,6 +76,7 @@ impl TestTracker {
             peer_ttl: Duration::from_secs(10),
             announce_limit: 50,
             advertise: addr.to_string(),
+            origins,
             ..TrackerConfig::default()
         };
         let shutdown = CancellationToken::new();
@@ -156,6 +179,31 @@ impl Node {
         trackers: &[String],
         source: &Arc<MemoryMetaInfo>,
     ) -> Self {
+        let source: Arc<dyn MetaInfoSource> = source.clone();
+        Self::start_with(root, settings, trackers, source, None).await
+    }
+
+    /// An engine on a fresh temporary store with any metainfo source and resolver.
+    pub async fn start_custom(
+        settings: EngineSettings,
+        trackers: &[String],
+        source: Arc<dyn MetaInfoSource>,
+        inbound: Option<Arc<dyn InboundResolver>>,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let mut node = Self::start_with(&root, settings, trackers, source, inbound).await;
+        node._dir = Some(dir);
+        node
+    }
+
+    async fn start_with(
+        root: &Path,
+        settings: EngineSettings,
+        trackers: &[String],
+        source: Arc<dyn MetaInfoSource>,
+        inbound: Option<Arc<dyn InboundResolver>>,
+    ) -> Self {
         let store = Store::open_root(StoreOptions {
             root: root.to_path_buf(),
             idle_ttl: Duration::from_secs(3600),
@@ -170,7 +218,8 @@ impl Node {
             store: store.clone(),
             listener: TcpListener::bind("127.0.0.1:0").await.unwrap(),
             trackers: trackers.to_vec(),
-            metainfo: source.clone(),
+            metainfo: source,
+            inbound,
             metrics: &metrics,
         };
         let engine = Engine::start(settings, parts, shutdown.clone())
@@ -232,6 +281,20 @@ pub async fn digest_stream(mut stream: BlobStream) -> std::io::Result<(Digest, u
         hasher.update(&chunk);
     }
     Ok((hasher.finish(), len))
+}
+
+/// The value of the Prometheus series `series` (name and labels, exactly as rendered)
+/// in `text`, or 0 when it is absent.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
 }
 
 /// Polls until a condition holds or the timeout passes; returns whether it held.

@@ -47,7 +47,7 @@ async fn seeders_listed(tracker: &TestTracker, blob: &Blob) -> u64 {
         numwant: 0,
     };
     announcer
-        .announce(&probe)
+        .announce(&blob.digest, &probe)
         .await
         .unwrap()
         .complete
@@ -106,7 +106,7 @@ async fn broken_tracker() -> (String, Arc<AtomicUsize>) {
     (url, hits)
 }
 
-/// A random blob whose info hash the ring places on `trackers[0]` first.
+/// A random blob whose digest the ring places on `trackers[0]` first.
 async fn blob_owned_by_first(trackers: &[String]) -> Blob {
     let urls = trackers
         .iter()
@@ -115,11 +115,11 @@ async fn blob_owned_by_first(trackers: &[String]) -> Blob {
     let ring = TrackerRing::new(urls, HealthPolicy::default());
     for _ in 0..64 {
         let blob = Blob::random(256 << 10).await;
-        if ring.candidates(&blob.meta.info_hash(), Instant::now())[0] == 0 {
+        if ring.candidates(&blob.digest, Instant::now())[0] == 0 {
             return blob;
         }
     }
-    panic!("64 random info hashes all avoided a tracker owning about half the ring");
+    panic!("64 random digests all avoided a tracker owning about half the ring");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,10 @@
 //! (default 10,000, which also bounds the O(swarm) work of one announce). Each torrent
 //! holds at least one peer, so the number of torrents is bounded too. A new peer that
 //! does not fit is not stored but still gets a hand-out; known peers always update.
+//!
+//! Origins handed out without announcing ([`OriginSeed`]s, from the origin ring) are
+//! not stored: each announce gets them from the caller and adds those not already in
+//! the swarm (an origin that announces anyway is listed once, by peer id or address).
 
 mod swarm;
 
@@ -30,6 +34,7 @@ use starling_core::{InfoHash, PeerId};
 pub use swarm::{PeerEntry, SwarmCounts};
 
 use crate::handout::{Requester, hand_out};
+use crate::locality::Locality;
 use crate::request::{AnnounceRequest, Event};
 use swarm::Swarm;
 
@@ -50,6 +55,14 @@ impl Default for StoreLimits {
             max_peers_per_torrent: 10_000,
         }
     }
+}
+
+/// An origin seeding a swarm without announcing: handed out as if it had announced
+/// `left=0`, in the origin class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OriginSeed {
+    pub peer_id: PeerId,
+    pub addr: SocketAddr,
 }
 
 /// A peer as handed out: copied out of the store so encoding needs no lock.
@@ -91,11 +104,12 @@ impl PeerStore {
     }
 
     /// Records the announce (or removes the peer on `stopped`) and hands out at most
-    /// `limit` live peers; `now` is the announce time.
+    /// `limit` live peers, `origins` among them; `now` is the announce time.
     pub fn announce<R: Rng + ?Sized>(
         &self,
         req: AnnounceRequest,
         limit: usize,
+        origins: &[OriginSeed],
         now: Instant,
         rng: &mut R,
     ) -> AnnounceOutcome {
@@ -114,10 +128,12 @@ impl PeerStore {
                 None => &swarm.peers[&peer_id].locality,
             },
         };
+        let unlisted = unlisted_origins(swarm, origins, now, self.peer_ttl);
         // The hand-out consumes every live peer, so counting on the way costs no extra pass.
         let mut counts = SwarmCounts::default();
         let live = swarm
             .live(now, self.peer_ttl)
+            .chain(unlisted.iter().map(|(id, entry)| (id, entry)))
             .inspect(|(_, e)| counts.add(e));
         let peers = hand_out(requester, live, limit, rng)
             .into_iter()
@@ -208,6 +224,8 @@ impl PeerStore {
         let entry = PeerEntry {
             addr: req.addr,
             complete: req.is_complete(),
+            origin: starling_p2p::PeerClass::of(&req.peer_id)
+                == Some(starling_p2p::PeerClass::Origin),
             last_seen: now,
             locality: req.locality,
         };
@@ -237,6 +255,33 @@ impl PeerStore {
         let key = u64::from_le_bytes(bytes[..8].try_into().expect("an info hash has 20 bytes"));
         lock_shard(&self.shards[(key % SHARDS as u64) as usize])
     }
+}
+
+/// Entries for the `origins` not in `swarm` already (live, by peer id or address).
+fn unlisted_origins(
+    swarm: &Swarm,
+    origins: &[OriginSeed],
+    now: Instant,
+    ttl: Duration,
+) -> Vec<(PeerId, PeerEntry)> {
+    origins
+        .iter()
+        .filter(|origin| {
+            !swarm
+                .live(now, ttl)
+                .any(|(id, entry)| *id == origin.peer_id || entry.addr == origin.addr)
+        })
+        .map(|origin| {
+            let entry = PeerEntry {
+                addr: origin.addr,
+                complete: true,
+                origin: true,
+                last_seen: now,
+                locality: Locality::default(),
+            };
+            (origin.peer_id, entry)
+        })
+        .collect()
 }
 
 fn lock_shard(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {

@@ -20,6 +20,9 @@ pub struct PeerEntry {
     pub addr: SocketAddr,
     /// Holds the whole blob (announced `left=0` or `event=completed`).
     pub complete: bool,
+    /// An origin: its peer id carries the origin class, or the tracker added it from
+    /// the origin ring.
+    pub origin: bool,
     /// When it last announced; the TTL counts from here.
     pub last_seen: Instant,
     pub locality: Locality,
@@ -27,7 +30,9 @@ pub struct PeerEntry {
 
 impl PeerEntry {
     pub fn class(&self) -> PeerClass {
-        if self.complete {
+        if self.origin {
+            PeerClass::Origin
+        } else if self.complete {
             PeerClass::Complete
         } else {
             PeerClass::Leecher

@@ -50,7 +50,7 @@ impl Fixture {
 
     fn at(&mut self, secs: u64, req: AnnounceRequest) -> AnnounceOutcome {
         let now = self.t0 + Duration::from_secs(secs);
-        self.store.announce(req, 50, now, &mut self.rng)
+        self.store.announce(req, 50, &[], now, &mut self.rng)
     }
 }
 
@@ -206,9 +206,13 @@ fn the_hand_out_respects_the_limit_and_omits_the_requester() {
         f.at(0, announce(hash(1), n, u64::from(n % 2), Event::Started));
     }
     let now = f.t0;
-    let outcome = f
-        .store
-        .announce(announce(hash(1), 1, 1, Event::Update), 5, now, &mut f.rng);
+    let outcome = f.store.announce(
+        announce(hash(1), 1, 1, Event::Update),
+        5,
+        &[],
+        now,
+        &mut f.rng,
+    );
     assert_eq!(outcome.peers.len(), 5);
     assert!(!ids(&outcome).contains(&peer(1)));
     assert_eq!(
@@ -239,4 +243,75 @@ fn torrents_spread_over_shards() {
         .filter(|s| !lock_shard(s).is_empty())
         .count();
     assert_eq!(used, SHARDS);
+}
+
+/// An origin's peer id: the Starling prefix and the origin marker.
+fn origin_id(n: u8) -> PeerId {
+    let mut id = *b"-SL0100-O00000000000";
+    id[19] = n;
+    PeerId::from_bytes(id)
+}
+
+fn ring_origin(n: u8, port: u16) -> OriginSeed {
+    OriginSeed {
+        peer_id: origin_id(n),
+        addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), port),
+    }
+}
+
+#[test]
+fn ring_origins_are_handed_out_once_without_being_stored() {
+    let mut f = Fixture::new(StoreLimits::default());
+    f.at(0, announce(hash(1), 1, 0, Event::Started));
+    let origins = [ring_origin(1, 15001), ring_origin(2, 15001)];
+    let now = f.t0;
+    let leecher = announce(hash(1), 2, 10, Event::Started);
+    let outcome = f.store.announce(leecher, 50, &origins, now, &mut f.rng);
+    let mut handed = ids(&outcome);
+    handed[1..].sort();
+    assert_eq!(handed, [peer(1), origins[0].peer_id, origins[1].peer_id]);
+    assert_eq!(outcome.peers[0].peer_id, peer(1), "complete peers first");
+    assert_eq!(
+        outcome.counts,
+        SwarmCounts {
+            complete: 3,
+            incomplete: 1
+        },
+        "origins count as seeders"
+    );
+    assert_eq!(f.store.peer_count(), 2, "ring origins are not stored");
+
+    // Origin 1 announces anyway (under its id), origin 2 restarted and announces under
+    // a new id from the same address: each is listed once, as an origin.
+    let mut announced = announce(hash(1), 0, 0, Event::Started);
+    announced.peer_id = origins[0].peer_id;
+    announced.addr = origins[0].addr;
+    f.at(1, announced);
+    let mut restarted = announce(hash(1), 0, 0, Event::Started);
+    restarted.peer_id = origin_id(9);
+    restarted.addr = origins[1].addr;
+    f.at(1, restarted);
+    let later = f.t0 + Duration::from_secs(2);
+    let again = announce(hash(1), 2, 10, Event::Update);
+    let outcome = f.store.announce(again, 50, &origins, later, &mut f.rng);
+    let addrs: Vec<SocketAddr> = outcome.peers.iter().map(|p| p.addr).collect();
+    assert_eq!(addrs.len(), 3, "{addrs:?}");
+    assert_eq!(
+        outcome.peers[0].peer_id,
+        peer(1),
+        "complete agents before origins"
+    );
+    assert!(addrs.contains(&origins[0].addr) && addrs.contains(&origins[1].addr));
+    assert_eq!(outcome.counts.complete, 3);
+
+    let mut origin_itself = announce(hash(1), 0, 0, Event::Update);
+    origin_itself.peer_id = origins[0].peer_id;
+    origin_itself.addr = origins[0].addr;
+    let outcome = f
+        .store
+        .announce(origin_itself, 50, &origins, later, &mut f.rng);
+    assert!(
+        outcome.peers.iter().all(|p| p.addr != origins[0].addr),
+        "never the requester itself"
+    );
 }

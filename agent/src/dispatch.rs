@@ -1,0 +1,133 @@
+//! The one catch-all route of the agent's registry API: parse the path into an
+//! [`Endpoint`] with `starling_core::registry::parse_path`, map containerd's `?ns=` onto
+//! the repository ([`crate::namespace`]), then dispatch on (method, endpoint). Only the
+//! read side exists here; pushes go to the proxy. Every answer, errors included, carries
+//! `Docker-Distribution-API-Version: registry/2.0`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
+use starling_core::registry::{Endpoint, parse_path};
+use starling_core::{Digest, RepoName};
+use starling_proxy::handlers::base::{paged, ping};
+use starling_proxy::handlers::blobs::BlobStat;
+use starling_proxy::handlers::manifests::ManifestBody;
+use starling_proxy::headers::{self, API_VERSION, API_VERSION_VALUE};
+use starling_proxy::request::RegistryQuery;
+use starling_runtime::ApiError;
+
+use crate::error::Error;
+use crate::manifests;
+use crate::responses::BlobBody;
+use crate::state::AgentState;
+
+/// The fallback handler of the registry router.
+pub async fn registry(State(state): State<Arc<AgentState>>, request: Request) -> Response {
+    let mut response = match route(&state, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(API_VERSION, headers::value(API_VERSION_VALUE));
+    response
+}
+
+async fn route(state: &Arc<AgentState>, request: Request) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let endpoint = parse_path(request.uri().path())?;
+    let query = RegistryQuery::from_uri(request.uri());
+    let endpoint = map_namespace(state, endpoint, query.get("ns"))?;
+    let range = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let method = request.method().clone();
+    use Endpoint as E;
+    let response = match (&method, endpoint) {
+        (&Method::GET | &Method::HEAD, E::Base) => ping().await.into_response(),
+        (&Method::GET | &Method::HEAD, E::Catalog) => {
+            let listed = state
+                .listing
+                .catalog(query.get("n"), query.get("last"))
+                .await
+                .map_err(Error::from)?;
+            paged(listed)
+        }
+        (&Method::GET | &Method::HEAD, E::Tags { name }) => {
+            let listed = state
+                .listing
+                .tags(&name, query.get("n"), query.get("last"))
+                .await
+                .map_err(Error::from)?;
+            paged(listed)
+        }
+        (&Method::GET | &Method::HEAD, E::Manifest { name, reference }) => {
+            let manifest = manifests::fetch(&state.tags, &state.blobs, &name, &reference).await?;
+            state.metrics.manifests_served.increment(1);
+            ManifestBody {
+                manifest,
+                head: method == Method::HEAD,
+            }
+            .into_response()
+        }
+        (&Method::HEAD, E::Blob { name, digest }) => blob_head(state, &name, digest).await?,
+        (&Method::GET, E::Blob { name, digest }) => {
+            let read = state.blobs.read(&name, &digest, range.as_deref()).await?;
+            BlobBody {
+                read,
+                started,
+                metrics: state.metrics.clone(),
+            }
+            .into_response()
+        }
+        (_, endpoint) => return Err(unsupported(&method, &endpoint).into()),
+    };
+    Ok(response)
+}
+
+async fn blob_head(
+    state: &AgentState,
+    name: &RepoName,
+    digest: Digest,
+) -> Result<Response, ApiError> {
+    let size = state.blobs.stat(name, &digest).await?;
+    Ok(BlobStat { digest, size }.into_response())
+}
+
+/// Applies containerd's `?ns=` to the repository of a named endpoint.
+fn map_namespace(
+    state: &AgentState,
+    endpoint: Endpoint,
+    ns: Option<&str>,
+) -> Result<Endpoint, Error> {
+    use Endpoint as E;
+    let resolve = |name: RepoName| state.namespaces.resolve(name, ns);
+    Ok(match endpoint {
+        E::Tags { name } => E::Tags {
+            name: resolve(name)?,
+        },
+        E::Manifest { name, reference } => E::Manifest {
+            name: resolve(name)?,
+            reference,
+        },
+        E::Blob { name, digest } => E::Blob {
+            name: resolve(name)?,
+            digest,
+        },
+        other => other,
+    })
+}
+
+/// Pushes, deletes and anything else that is not a pull: `405 UNSUPPORTED`.
+fn unsupported(method: &Method, endpoint: &Endpoint) -> Error {
+    let what = endpoint.what();
+    Error::Unsupported {
+        method: method.to_string(),
+        what,
+    }
+}

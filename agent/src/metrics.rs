@@ -1,0 +1,61 @@
+//! Prometheus metrics of one agent, in its own [`MetricsRegistry`] (several agents run
+//! in one process under `starling dev` and in tests). The P2P engine registers its own
+//! series (bytes by peer class, pieces, connections, announces) in the same registry,
+//! so `GET /metrics` on the admin port shows both.
+//!
+//! | metric | kind | meaning |
+//! |---|---|---|
+//! | `starling_agent_manifests_served_total` | counter | manifests answered (GET and HEAD) |
+//! | `starling_agent_blobs_served_total` | counter | blob GETs answered 200 or 206 |
+//! | `starling_agent_blob_bytes_served_total` | counter | blob bytes sent to clients |
+//! | `starling_agent_blob_first_byte_seconds` | histogram | from a blob GET to its first body bytes |
+//! | `starling_agent_requests_denied_total` | counter | registry requests from clients not in `allowed_clients` |
+
+use metrics::{Counter, Histogram};
+use starling_runtime::MetricsRegistry;
+
+#[derive(Debug)]
+pub struct AgentMetrics {
+    registry: MetricsRegistry,
+    pub manifests_served: Counter,
+    pub blobs_served: Counter,
+    pub blob_bytes_served: Counter,
+    pub blob_first_byte: Histogram,
+    pub requests_denied: Counter,
+}
+
+impl AgentMetrics {
+    pub fn new() -> Self {
+        let registry = MetricsRegistry::new();
+        // Handles are created inside `register`, which borrows `registry`; the
+        // placeholder registry built there is replaced right after.
+        let handles = registry.register(|| Self {
+            registry: MetricsRegistry::new(),
+            manifests_served: metrics::counter!("starling_agent_manifests_served_total"),
+            blobs_served: metrics::counter!("starling_agent_blobs_served_total"),
+            blob_bytes_served: metrics::counter!("starling_agent_blob_bytes_served_total"),
+            blob_first_byte: metrics::histogram!("starling_agent_blob_first_byte_seconds"),
+            requests_denied: metrics::counter!("starling_agent_requests_denied_total"),
+        });
+        Self {
+            registry,
+            ..handles
+        }
+    }
+
+    /// The registry the engine registers its metrics in.
+    pub fn registry(&self) -> &MetricsRegistry {
+        &self.registry
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        self.registry.render()
+    }
+}
+
+impl Default for AgentMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,217 @@
+//! The agent process: the P2P engine, the registry router (allow-listed), the admin
+//! router (probes and metrics), the cache evictor, and [`run`] with its shutdown order.
+//!
+//! Every route is listed in `docs/agent-api.md`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use starling_build_index::BuildIndexCluster;
+use starling_config::AgentConfig;
+use starling_p2p::{Engine, EngineParts, EngineSettings, MetaInfoSource, TrackerMetaInfo};
+use starling_runtime::{spawn_named, trace_requests};
+use starling_store::{Store, StoreOptions, run_evictor};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::access::{AllowList, require_allowed};
+use crate::blobs::BlobService;
+use crate::dispatch;
+use crate::error::{Error, Result};
+use crate::metrics::AgentMetrics;
+use crate::namespace::MirrorNamespaces;
+use crate::state::{AgentState, AgentStateParts};
+use crate::tags::TagResolver;
+
+/// The agent's three sockets, bound before it starts (tests and `starling dev` bind
+/// port 0 or fixed ports and read the addresses back).
+pub struct AgentListeners {
+    pub registry: TcpListener,
+    pub admin: TcpListener,
+    pub peer: TcpListener,
+}
+
+impl AgentListeners {
+    /// Binds the addresses in `cfg`.
+    pub async fn bind(cfg: &AgentConfig) -> std::io::Result<Self> {
+        Ok(Self {
+            registry: bind(cfg.registry_listen).await?,
+            admin: bind(cfg.admin_listen).await?,
+            peer: bind(cfg.peer.listen).await?,
+        })
+    }
+}
+
+async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+}
+
+/// The registry routes: every path goes through the allow-list, then the catch-all.
+pub fn registry_router(state: Arc<AgentState>) -> Router {
+    Router::new()
+        .fallback(dispatch::registry)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_allowed,
+        ))
+        .layer(middleware::from_fn(trace_requests))
+        .with_state(state)
+}
+
+/// The admin routes: `/health`, `/readiness`, `/metrics`.
+pub fn admin_router(state: Arc<AgentState>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/readiness", get(readiness))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Runs the agent until `shutdown` fires, with metainfo from the tracker ring.
+pub async fn run(
+    cfg: AgentConfig,
+    listeners: AgentListeners,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .expect("a default reqwest client builds");
+    let metainfo = TrackerMetaInfo::new(&cfg.trackers, http).map_err(|source| Error::Swarm {
+        action: "configure the tracker ring",
+        source,
+    })?;
+    run_with_metainfo(cfg, listeners, Arc::new(metainfo), shutdown).await
+}
+
+/// [`run`] with the metainfo source given by the caller.
+///
+/// Shutdown order once `shutdown` fires:
+/// 1. readiness turns 503 and both listeners stop accepting; requests in flight finish
+///    (a blob streaming to docker ends early if its download is stopped in step 2);
+/// 2. the engine stops: connections close, partial downloads are persisted for the next
+///    start, `stopped` is announced;
+/// 3. the evictor stops; then `run` returns.
+pub async fn run_with_metainfo(
+    cfg: AgentConfig,
+    listeners: AgentListeners,
+    metainfo: Arc<dyn MetaInfoSource>,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let store = Store::open_root(store_options(&cfg)).await?;
+    let metrics = Arc::new(AgentMetrics::new());
+    let engine = Engine::start(
+        EngineSettings::agent(cfg.peer.clone()),
+        EngineParts {
+            store: store.clone(),
+            listener: listeners.peer,
+            trackers: cfg.trackers.clone(),
+            metainfo: metainfo.clone(),
+            metrics: metrics.registry(),
+            inbound: None,
+        },
+        shutdown.child_token(),
+    )
+    .await
+    .map_err(Error::swarm("start the engine"))?;
+    let build_index =
+        BuildIndexCluster::new(&cfg.build_index).map_err(Error::build_index("configure"))?;
+    let state = Arc::new(AgentState::new(AgentStateParts {
+        engine: engine.clone(),
+        blobs: BlobService::new(engine.clone(), metainfo, store.clone()),
+        tags: TagResolver::new(build_index, cfg.tag_cache_ttl),
+        namespaces: MirrorNamespaces::new(&cfg.cluster_registries),
+        access: AllowList::new(&cfg.allowed_clients),
+        metrics,
+    }));
+
+    let tasks = shutdown.child_token();
+    let evictor = spawn_named("evictor", {
+        let evict = run_evictor(store, cfg.store.eviction_interval, tasks.child_token());
+        async move {
+            evict.await;
+            Ok::<(), Error>(())
+        }
+    });
+
+    let registry_addr = listeners.registry.local_addr().map_err(Error::Serve)?;
+    let admin_addr = listeners.admin.local_addr().map_err(Error::Serve)?;
+    state.set_serving(true);
+    info!(registry = %registry_addr, admin = %admin_addr, peer = %engine.local_addr(), "agent serving");
+    let registry = serve(
+        listeners.registry,
+        registry_router(state.clone()),
+        &shutdown,
+    );
+    let admin = serve(listeners.admin, admin_router(state.clone()), &shutdown);
+    let stopping = {
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            state.set_serving(false);
+            info!("agent shutting down");
+        }
+    };
+    let (registry, admin, ()) = tokio::join!(registry, admin, stopping);
+
+    engine.stopped().await;
+    tasks.cancel();
+    if let Err(e) = evictor.await {
+        tracing::error!(error = %e, "the evictor did not finish cleanly");
+    }
+    info!("agent stopped");
+    registry.and(admin)
+}
+
+async fn serve(listener: TcpListener, router: Router, shutdown: &CancellationToken) -> Result<()> {
+    let shutdown = shutdown.clone();
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+    .map_err(Error::Serve)
+}
+
+fn store_options(cfg: &AgentConfig) -> StoreOptions {
+    StoreOptions {
+        root: cfg.store.root.clone(),
+        idle_ttl: cfg.store.idle_ttl,
+        high_watermark: cfg.store.high_watermark.as_u64(),
+        low_watermark: cfg.store.low_watermark.as_u64(),
+    }
+}
+
+async fn health() -> &'static str {
+    "OK"
+}
+
+/// Ready when serving and a build-index host answers (tags can be resolved).
+async fn readiness(State(state): State<Arc<AgentState>>) -> (StatusCode, &'static str) {
+    if !state.is_serving() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not serving");
+    }
+    if !state.listing.reachable().await {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no build-index answers");
+    }
+    (StatusCode::OK, "ready")
+}
+
+async fn metrics(State(state): State<Arc<AgentState>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

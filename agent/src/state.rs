@@ -1,0 +1,58 @@
+//! What every agent request handler shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use starling_p2p::Engine;
+use starling_proxy::listing::ListingService;
+
+use crate::access::AllowList;
+use crate::blobs::BlobService;
+use crate::metrics::AgentMetrics;
+use crate::namespace::MirrorNamespaces;
+use crate::tags::TagResolver;
+
+pub struct AgentState {
+    pub engine: Engine,
+    pub blobs: BlobService,
+    pub tags: TagResolver,
+    pub listing: ListingService,
+    pub namespaces: MirrorNamespaces,
+    pub access: AllowList,
+    pub metrics: Arc<AgentMetrics>,
+    serving: AtomicBool,
+}
+
+/// The parts an [`AgentState`] is built from.
+pub struct AgentStateParts {
+    pub engine: Engine,
+    pub blobs: BlobService,
+    pub tags: TagResolver,
+    pub namespaces: MirrorNamespaces,
+    pub access: AllowList,
+    pub metrics: Arc<AgentMetrics>,
+}
+
+impl AgentState {
+    pub fn new(parts: AgentStateParts) -> Self {
+        Self {
+            listing: ListingService::new(parts.tags.build_index().clone()),
+            engine: parts.engine,
+            blobs: parts.blobs,
+            tags: parts.tags,
+            namespaces: parts.namespaces,
+            access: parts.access,
+            metrics: parts.metrics,
+            serving: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the agent accepts pulls (false while starting and shutting down).
+    pub fn is_serving(&self) -> bool {
+        self.serving.load(Ordering::Relaxed)
+    }
+
+    pub fn set_serving(&self, serving: bool) {
+        self.serving.store(serving, Ordering::Relaxed);
+    }
+}
