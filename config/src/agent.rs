@@ -37,6 +37,10 @@ pub struct AgentConfig {
     /// How long a resolved tag is cached.
     #[serde(with = "crate::units::duration")]
     pub tag_cache_ttl: Duration,
+    /// Registry hosts (`host[:port]`) that mean this cluster's own proxy when containerd
+    /// sends them as `?ns=`: their repositories are looked up as they are. Any other
+    /// `?ns=` registry becomes the repository's first path component.
+    pub cluster_registries: Vec<String>,
 }
 
 pub fn default_registry_listen() -> SocketAddr {
@@ -62,6 +66,10 @@ pub fn default_agent_tag_cache_ttl() -> Duration {
     Duration::from_secs(5)
 }
 
+pub fn default_cluster_registries() -> Vec<String> {
+    vec!["127.0.0.1:15000".into(), "localhost:15000".into()]
+}
+
 impl Default for AgentConfig {
     fn default() -> Self {
         Self {
@@ -75,6 +83,7 @@ impl Default for AgentConfig {
             zone: None,
             rack: None,
             tag_cache_ttl: default_agent_tag_cache_ttl(),
+            cluster_registries: default_cluster_registries(),
         }
     }
 }
@@ -101,6 +110,14 @@ impl Component for AgentConfig {
         for (field, value) in [("zone", &self.zone), ("rack", &self.rack)] {
             if let Some(value) = value {
                 non_empty(field, value)?;
+            }
+        }
+        for (i, registry) in self.cluster_registries.iter().enumerate() {
+            if registry.trim().is_empty() || registry.contains('/') {
+                return Err(Error::invalid(
+                    format!("cluster_registries[{i}]"),
+                    "must be a registry host such as 127.0.0.1:15000 (no scheme or path)",
+                ));
             }
         }
         positive_duration("tag_cache_ttl", self.tag_cache_ttl)
@@ -134,6 +151,10 @@ build_index: ['127.0.0.1:15004']
         assert_eq!(cfg.allowed_clients, default_allowed_clients());
         assert_eq!((cfg.zone, cfg.rack), (None, None));
         assert_eq!(cfg.tag_cache_ttl, Duration::from_secs(5));
+        assert_eq!(
+            cfg.cluster_registries,
+            ["127.0.0.1:15000", "localhost:15000"]
+        );
     }
 
     #[test]
@@ -164,6 +185,11 @@ rack: r12
             "agent.allowed_clients: must list at least one address, or no client could pull"
         );
         assert_eq!(invalid("zone: ''"), "agent.zone: must not be empty");
+        assert_eq!(
+            invalid("cluster_registries: ['http://proxy:15000']"),
+            "agent.cluster_registries[0]: must be a registry host such as 127.0.0.1:15000 \
+             (no scheme or path)"
+        );
         assert_eq!(
             invalid("peer: {listen: 127.0.0.1:16001, pipeline_depth: 0}"),
             "agent.peer.pipeline_depth: must be at least 1"

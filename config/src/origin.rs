@@ -24,7 +24,8 @@ use crate::store::StoreConfig;
 pub struct OriginConfig {
     /// HTTP address for the blob API, health and metrics.
     pub listen: SocketAddr,
-    /// The seeder: peer port and limits.
+    /// The seeder: peer port and limits. Agents dial `advertise`'s host on this port
+    /// (trackers learn it from `GET /peer`); port 0 picks a free one.
     pub peer: P2pConfig,
     /// The local blob cache (its `root` is required).
     pub store: StoreConfig,

@@ -24,7 +24,7 @@ pub const MAX_BLOCK_SIZE: ByteSize = ByteSize::mib(1);
 pub struct P2pConfig {
     /// Address for incoming peer connections (required when `peer:` is written).
     pub listen: SocketAddr,
-    /// Peers unchoked at once.
+    /// Peers unchoked at once (agents; an origin serves every interested peer).
     #[serde(default = "default_upload_slots")]
     pub upload_slots: usize,
     /// Most connections per torrent.
@@ -51,7 +51,8 @@ pub struct P2pConfig {
     /// A block request unanswered for this long is sent to another peer.
     #[serde(default = "default_request_timeout", with = "crate::units::duration")]
     pub request_timeout: Duration,
-    /// Announce interval used when the tracker's response gives none.
+    /// Announce interval used when the tracker's response gives none (agents; origins
+    /// do not announce, trackers list them from the origin ring).
     #[serde(
         default = "default_p2p_announce_interval",
         with = "crate::units::duration"

@@ -26,9 +26,10 @@ pub struct TrackerConfig {
     pub peer_ttl: Duration,
     /// Most peers handed out per announce.
     pub announce_limit: usize,
-    /// The origin ring, asked for metainfo and listed as seeders.
+    /// The origin ring, asked for metainfo and listed as seeders of the blobs whose
+    /// metainfo this tracker served (origins do not announce).
     pub origins: ClusterConfig,
-    /// The tracker ring (`host:port`), sharded by info hash; empty means just this tracker.
+    /// The tracker ring (`host:port`), sharded by blob digest; empty means just this tracker.
     pub trackers: Vec<String>,
     /// This tracker's `host:port` as agents reach it; the announce URL in metainfo (required).
     pub advertise: String,

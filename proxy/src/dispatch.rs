@@ -119,14 +119,7 @@ async fn dispatch(
 
 /// Deletes and anything else the proxy does not serve: `405 UNSUPPORTED`.
 fn unsupported(method: &Method, endpoint: &Endpoint) -> Error {
-    let what = match endpoint {
-        Endpoint::Base => "the API root",
-        Endpoint::Catalog => "the catalog",
-        Endpoint::Tags { .. } => "tag lists",
-        Endpoint::Manifest { .. } => "manifests",
-        Endpoint::Blob { .. } => "blobs",
-        Endpoint::StartUpload { .. } | Endpoint::Upload { .. } => "uploads",
-    };
+    let what = endpoint.what();
     Error::Unsupported {
         method: method.to_string(),
         what,
