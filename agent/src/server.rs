@@ -111,7 +111,7 @@ pub async fn run_with_metainfo(
     let store = Store::open_root(store_options(&cfg)).await?;
     let metrics = Arc::new(AgentMetrics::new());
     let engine = Engine::start(
-        EngineSettings::agent(cfg.peer.clone()),
+        EngineSettings::agent(cfg.peer.clone()).with_locality(cfg.zone.clone(), cfg.rack.clone()),
         EngineParts {
             store: store.clone(),
             listener: listeners.peer,

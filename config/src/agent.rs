@@ -66,6 +66,23 @@ pub fn default_agent_tag_cache_ttl() -> Duration {
     Duration::from_secs(5)
 }
 
+/// Zone and rack names travel in announce URLs and are checked by trackers: 1 to 63
+/// letters, digits, `.`, `_` or `-`.
+fn locality_name(field: &str, value: &str) -> Result<()> {
+    let valid = value.len() <= 63
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("{value:?} must be at most 63 letters, digits, '.', '_' or '-'"),
+        ))
+    }
+}
+
 pub fn default_cluster_registries() -> Vec<String> {
     vec!["127.0.0.1:15000".into(), "localhost:15000".into()]
 }
@@ -110,6 +127,7 @@ impl Component for AgentConfig {
         for (field, value) in [("zone", &self.zone), ("rack", &self.rack)] {
             if let Some(value) = value {
                 non_empty(field, value)?;
+                locality_name(field, value)?;
             }
         }
         for (i, registry) in self.cluster_registries.iter().enumerate() {
@@ -185,6 +203,10 @@ rack: r12
             "agent.allowed_clients: must list at least one address, or no client could pull"
         );
         assert_eq!(invalid("zone: ''"), "agent.zone: must not be empty");
+        assert_eq!(
+            invalid("rack: 'r 12'"),
+            "agent.rack: \"r 12\" must be at most 63 letters, digits, '.', '_' or '-'"
+        );
         assert_eq!(
             invalid("cluster_registries: ['http://proxy:15000']"),
             "agent.cluster_registries[0]: must be a registry host such as 127.0.0.1:15000 \

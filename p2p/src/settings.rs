@@ -25,6 +25,9 @@ pub struct EngineSettings {
     pub choke_interval: Duration,
     /// When a tracker counts as down and for how long.
     pub tracker_health: HealthPolicy,
+    /// This node's zone and rack, sent with announces for locality in the hand-out.
+    pub zone: Option<String>,
+    pub rack: Option<String>,
 }
 
 impl EngineSettings {
@@ -54,7 +57,14 @@ impl EngineSettings {
             handshake_timeout: Duration::from_secs(10),
             choke_interval: Duration::from_secs(10),
             tracker_health: HealthPolicy::default(),
+            zone: None,
+            rack: None,
         }
+    }
+
+    /// The same settings, announcing `zone` and `rack`.
+    pub fn with_locality(self, zone: Option<String>, rack: Option<String>) -> Self {
+        Self { zone, rack, ..self }
     }
 
     /// Bytes per block request: the configured block size, capped by the largest block

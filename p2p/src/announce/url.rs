@@ -107,7 +107,7 @@ impl AnnounceEvent {
 }
 
 /// One announce, as the engine knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnounceRequest {
     pub info_hash: InfoHash,
     pub peer_id: PeerId,
@@ -119,6 +119,10 @@ pub struct AnnounceRequest {
     pub left: u64,
     pub event: AnnounceEvent,
     pub numwant: usize,
+    /// Starling's locality parameters (the tracker prefers same-rack, then same-zone
+    /// peers); standard trackers ignore unknown parameters.
+    pub zone: Option<String>,
+    pub rack: Option<String>,
 }
 
 impl AnnounceRequest {
@@ -137,6 +141,11 @@ impl AnnounceRequest {
         if let Some(event) = self.event.as_param() {
             query.push_str("&event=");
             query.push_str(event);
+        }
+        for (key, value) in [("zone", &self.zone), ("rack", &self.rack)] {
+            if let Some(value) = value {
+                query.push_str(&format!("&{key}={}", percent_encode(value.as_bytes())));
+            }
         }
         query
     }
@@ -203,6 +212,8 @@ mod tests {
             left: 3,
             event: AnnounceEvent::Started,
             numwant: 30,
+            zone: None,
+            rack: None,
         };
         assert_eq!(
             request.query(),
@@ -215,5 +226,15 @@ mod tests {
             ..request
         };
         assert!(!update.query().contains("event"));
+        let placed = AnnounceRequest {
+            zone: Some("us-east-1a".into()),
+            rack: Some("r 12".into()),
+            ..update
+        };
+        assert!(
+            placed
+                .query()
+                .ends_with("&numwant=30&zone=us-east-1a&rack=r%2012")
+        );
     }
 }

@@ -139,6 +139,8 @@ fn announce_request(torrent: &Torrent, event: AnnounceEvent) -> AnnounceRequest 
         left: state.left(),
         event,
         numwant: ctx.settings.p2p.max_peers_per_torrent,
+        zone: ctx.settings.zone.clone(),
+        rack: ctx.settings.rack.clone(),
     }
 }
 

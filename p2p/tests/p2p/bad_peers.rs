@@ -94,6 +94,8 @@ impl FakePeer {
             left: 0,
             event: AnnounceEvent::Started,
             numwant: 0,
+            zone: None,
+            rack: None,
         };
         announcer
             .announce(&meta.digest().unwrap(), &request)

@@ -124,6 +124,8 @@ async fn announce_on_behalf(tracker: &TestTracker, origin: &Engine, blob: &Blob)
         left: 0,
         event: AnnounceEvent::Started,
         numwant: 0,
+        zone: None,
+        rack: None,
     };
     announcer.announce(&blob.digest, &request).await.unwrap();
 }

@@ -45,6 +45,8 @@ async fn seeders_listed(tracker: &TestTracker, blob: &Blob) -> u64 {
         left: 0,
         event: AnnounceEvent::Stopped,
         numwant: 0,
+        zone: None,
+        rack: None,
     };
     announcer
         .announce(&blob.digest, &probe)
