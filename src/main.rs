@@ -1,11 +1,13 @@
 //! The `starling` command line: parse arguments, load configuration, start a component.
 //!
-//! Every component runs from this one binary as `starling <component> --config FILE`.
-//! A component whose crate is not built yet says so and exits non-zero after checking its
-//! configuration: nothing pretends to serve.
+//! Every component runs from this one binary as `starling <component> --config FILE`;
+//! `starling dev` runs a whole cluster on loopback and `starling bench` measures one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod bench;
+mod dev;
 
 use clap::{Parser, Subcommand};
 use starling_config::{
@@ -37,7 +39,9 @@ enum Command {
     /// Registry v2 push and pull API for builders: blobs to origins, tags to build-index.
     Proxy(ConfigArg),
     /// A whole local cluster on loopback: proxy, origin, tracker, build-index and agents.
-    Dev(DevArgs),
+    Dev(dev::DevArgs),
+    /// Measure a local cluster: swarm distribution against the bound, one pull's cost.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -47,32 +51,18 @@ struct ConfigArg {
     config: PathBuf,
 }
 
-#[derive(clap::Args)]
-struct DevArgs {
-    /// Directory that holds every component's data.
-    #[arg(long, default_value = "./starling-data")]
-    data_dir: PathBuf,
-    /// Number of agents to start.
-    #[arg(long, default_value_t = 2)]
-    agents: usize,
-    /// Read blobs and tags through from this registry instead of the local filesystem.
-    #[arg(long)]
-    upstream_registry: Option<String>,
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Agent(arg) => not_built::<AgentConfig>(&arg, "issue #4/#5"),
+        Command::Agent(arg) => run_agent(&arg).await,
         Command::Tracker(arg) => run_tracker(&arg).await,
         Command::Origin(arg) => run_origin(&arg).await,
         Command::BuildIndex(arg) => run_build_index(&arg).await,
         Command::Proxy(arg) => run_proxy(&arg).await,
-        Command::Dev(_) => {
-            Err("starling dev: the local cluster is not built yet (issue #6)".into())
-        }
+        Command::Dev(args) => dev::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,6 +83,16 @@ async fn bind(component: &str, addr: std::net::SocketAddr) -> Result<TcpListener
     TcpListener::bind(addr)
         .await
         .map_err(|e| format!("starling {component}: cannot listen on {addr}: {e}"))
+}
+
+async fn run_agent(arg: &ConfigArg) -> Result<(), String> {
+    let cfg: AgentConfig = load(arg)?;
+    let listeners = starling_agent::AgentListeners::bind(&cfg)
+        .await
+        .map_err(|e| format!("starling agent: {e}"))?;
+    starling_agent::run(cfg, listeners, starling_runtime::shutdown_on_signal())
+        .await
+        .map_err(|e| format!("starling agent: {e}"))
 }
 
 async fn run_tracker(arg: &ConfigArg) -> Result<(), String> {
@@ -129,15 +129,6 @@ async fn run_proxy(arg: &ConfigArg) -> Result<(), String> {
     starling_proxy::run(cfg, listener, starling_runtime::shutdown_on_signal())
         .await
         .map_err(|e| format!("starling proxy: {e}"))
-}
-
-/// Checks the configuration, then reports that the component cannot run yet.
-fn not_built<T: Component>(arg: &ConfigArg, issue: &str) -> Result<(), String> {
-    load::<T>(arg)?;
-    Err(format!(
-        "starling {}: configuration is valid, but the component is not built yet ({issue})",
-        T::NAME
-    ))
 }
 
 fn init_tracing() {

@@ -1,0 +1,177 @@
+//! The configuration of every component of a local cluster, from its spec and the
+//! addresses bound for it. Plain values: `starling dev` prints where things are from
+//! them, and a test can check them without starting anything.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use starling_config::{
+    AgentConfig, BackendConfig, BuildIndexConfig, ClusterConfig, NamespaceBackend, OriginConfig,
+    P2pConfig, ProxyConfig, StoreConfig, TrackerConfig,
+};
+
+use crate::spec::ClusterSpec;
+
+/// The addresses of a cluster's listeners, bound before the configs are written.
+#[derive(Debug, Clone)]
+pub struct BoundAddrs {
+    pub proxy: SocketAddr,
+    pub origin: SocketAddr,
+    /// Where the origin's peer port is bound (port 0: any).
+    pub origin_peer: SocketAddr,
+    pub tracker: SocketAddr,
+    pub build_index: SocketAddr,
+    /// Registry, peer and admin address of each agent.
+    pub agents: Vec<[SocketAddr; 3]>,
+}
+
+/// One config per component.
+#[derive(Debug, Clone)]
+pub struct ClusterConfigs {
+    pub proxy: ProxyConfig,
+    pub origin: OriginConfig,
+    pub tracker: TrackerConfig,
+    pub build_index: BuildIndexConfig,
+    pub agents: Vec<AgentConfig>,
+}
+
+impl ClusterConfigs {
+    pub fn build(spec: &ClusterSpec, addrs: &BoundAddrs) -> Self {
+        let dir = &spec.data_dir;
+        let origins = ClusterConfig {
+            replicas: 1,
+            ..ClusterConfig::with_hosts([addrs.origin.to_string()])
+        };
+        let backends = backends(spec, dir);
+        let mut origin_peer = P2pConfig::with_listen(addrs.origin_peer);
+        origin_peer.egress_rate = spec.origin_rate;
+        let origin = OriginConfig {
+            listen: addrs.origin,
+            peer: origin_peer,
+            store: StoreConfig::with_root(dir.join("origin/store")),
+            backends: backends.clone(),
+            cluster: origins.clone(),
+            advertise: addrs.origin.to_string(),
+            ..OriginConfig::default()
+        };
+        let tracker = TrackerConfig {
+            listen: addrs.tracker,
+            origins: origins.clone(),
+            advertise: addrs.tracker.to_string(),
+            ..TrackerConfig::default()
+        };
+        let build_index = BuildIndexConfig {
+            listen: addrs.build_index,
+            database: dir.join("build-index/tags.db"),
+            backends,
+            advertise: addrs.build_index.to_string(),
+            origins: origins.clone(),
+            ..BuildIndexConfig::default()
+        };
+        let proxy = ProxyConfig {
+            listen: addrs.proxy,
+            origins,
+            build_index: vec![addrs.build_index.to_string()],
+            upload_dir: dir.join("proxy/uploads"),
+            ..ProxyConfig::default()
+        };
+        let agents = addrs
+            .agents
+            .iter()
+            .enumerate()
+            .map(|(k, &listen)| agent(spec, addrs, k, listen))
+            .collect();
+        Self {
+            proxy,
+            origin,
+            tracker,
+            build_index,
+            agents,
+        }
+    }
+}
+
+/// Agent `k` of the cluster, listening on `[registry, peer, admin]`: its store under
+/// `agent-{k}/store` in the data dir, the spec's rate on both directions.
+pub fn agent(
+    spec: &ClusterSpec,
+    addrs: &BoundAddrs,
+    k: usize,
+    [registry, peer, admin]: [SocketAddr; 3],
+) -> AgentConfig {
+    let mut p2p = P2pConfig::with_listen(peer);
+    p2p.ingress_rate = spec.agent_rate;
+    p2p.egress_rate = spec.agent_rate;
+    AgentConfig {
+        registry_listen: registry,
+        admin_listen: admin,
+        peer: p2p,
+        store: StoreConfig::with_root(spec.data_dir.join(format!("agent-{k}/store"))),
+        trackers: vec![addrs.tracker.to_string()],
+        build_index: vec![addrs.build_index.to_string()],
+        cluster_registries: vec![
+            addrs.proxy.to_string(),
+            format!("localhost:{}", addrs.proxy.port()),
+        ],
+        ..AgentConfig::default()
+    }
+}
+
+/// Blobs and tags: the filesystem under the data dir, or the upstream registry.
+fn backends(spec: &ClusterSpec, dir: &Path) -> Vec<NamespaceBackend> {
+    let backend = match &spec.upstream_registry {
+        Some(url) => BackendConfig::Registry {
+            url: url.clone(),
+            username: None,
+            password: None,
+            timeout: starling_config::backend::default_registry_timeout(),
+        },
+        None => BackendConfig::Filesystem {
+            root: dir.join("backend"),
+        },
+    };
+    let all = NamespaceBackend::filesystem(".*", dir.join("backend"))
+        .expect("`.*` is a valid namespace pattern");
+    vec![NamespaceBackend { backend, ..all }]
+}
+
+#[cfg(test)]
+mod tests {
+    use starling_config::ByteRate;
+
+    use super::*;
+    use crate::spec::PortPlan;
+
+    fn loopback(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn an_extra_agent_joins_like_the_others_with_its_own_store() {
+        let spec = ClusterSpec {
+            ports: PortPlan::Ephemeral,
+            agent_rate: Some(ByteRate::mib_per_sec(8)),
+            ..ClusterSpec::dev("/data", 1)
+        };
+        let addrs = BoundAddrs {
+            proxy: loopback(1),
+            origin: loopback(2),
+            origin_peer: loopback(0),
+            tracker: loopback(3),
+            build_index: loopback(4),
+            agents: vec![[loopback(5), loopback(6), loopback(7)]],
+        };
+        let configs = ClusterConfigs::build(&spec, &addrs);
+        let member = &configs.agents[0];
+        let extra = agent(&spec, &addrs, 1, [loopback(0); 3]);
+        assert_eq!(extra.trackers, ["127.0.0.1:3"]);
+        assert_eq!(extra.trackers, member.trackers);
+        assert_eq!(extra.build_index, member.build_index);
+        assert_eq!(extra.cluster_registries, member.cluster_registries);
+        assert_eq!(extra.peer.ingress_rate, Some(ByteRate::mib_per_sec(8)));
+        assert_eq!(extra.peer.egress_rate, member.peer.egress_rate);
+        assert_eq!(extra.registry_listen, loopback(0));
+        assert_eq!(member.store.root, Path::new("/data/agent-0/store"));
+        assert_eq!(extra.store.root, Path::new("/data/agent-1/store"));
+    }
+}

@@ -1,0 +1,100 @@
+//! `starling dev`: the whole cluster on loopback, the first thing a new user runs.
+//!
+//! Starts a [`LocalCluster`] on the design ports (or from `--base-port`), prints what
+//! runs where and how to push and pull, and stops every component cleanly on Ctrl-C or
+//! SIGTERM (in-flight requests finish, partial downloads are kept for the next start).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use starling_cluster::{ClusterSpec, LocalCluster, PortPlan};
+
+#[derive(clap::Args)]
+pub struct DevArgs {
+    /// Directory that holds every component's data.
+    #[arg(long, default_value = "./starling-data")]
+    pub data_dir: PathBuf,
+    /// Number of agents to start.
+    #[arg(long, default_value_t = 2)]
+    pub agents: usize,
+    /// Read blobs and tags through from this registry instead of the local filesystem.
+    #[arg(long)]
+    pub upstream_registry: Option<String>,
+    /// First port of the cluster: proxy on it, origin, tracker and build-index on the
+    /// next four, agent k from base+1000(k+1).
+    #[arg(long, default_value_t = 15000)]
+    pub base_port: u16,
+}
+
+pub async fn run(args: DevArgs) -> Result<(), String> {
+    let spec = ClusterSpec {
+        upstream_registry: args.upstream_registry.clone(),
+        ports: PortPlan::Fixed {
+            base: args.base_port,
+        },
+        ..ClusterSpec::dev(&args.data_dir, args.agents)
+    };
+    let mut cluster = LocalCluster::start(spec)
+        .await
+        .map_err(|e| format!("starling dev: {e}"))?;
+    println!("{}", summary(&cluster, &args));
+    let token = cluster.shutdown_token();
+    let signal = starling_runtime::shutdown_on_signal();
+    tokio::spawn(async move {
+        signal.cancelled().await;
+        token.cancel();
+    });
+    let outcome = cluster.wait().await;
+    eprintln!("starling dev: stopping");
+    let stopped = cluster.stop().await;
+    outcome
+        .and(stopped)
+        .map_err(|e| format!("starling dev: {e}"))
+}
+
+/// What runs where, and the commands to try.
+fn summary(cluster: &LocalCluster, args: &DevArgs) -> String {
+    let mut out = String::new();
+    let storage = match &args.upstream_registry {
+        Some(url) => format!("read through from {url}"),
+        None => format!(
+            "filesystem under {}",
+            args.data_dir.join("backend").display()
+        ),
+    };
+    let _ = writeln!(out, "Starling dev cluster ({storage})");
+    let _ = writeln!(
+        out,
+        "  proxy        http://{}  (docker push)",
+        cluster.proxy
+    );
+    let _ = writeln!(
+        out,
+        "  origin       http://{}  peer {}",
+        cluster.origin, cluster.configs.origin.peer.listen
+    );
+    let _ = writeln!(out, "  tracker      http://{}", cluster.tracker);
+    let _ = writeln!(out, "  build-index  http://{}", cluster.build_index);
+    for (k, agent) in cluster.agents.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  agent {k:<6} http://{}  (docker pull)  peer {}  admin http://{}",
+            agent.registry, agent.peer, agent.admin
+        );
+    }
+    let proxy = cluster.proxy;
+    let _ = writeln!(out, "\nPush an image:");
+    let _ = writeln!(out, "  docker tag IMAGE {proxy}/team/app:1");
+    let _ = writeln!(out, "  docker push {proxy}/team/app:1");
+    if let Some(agent) = cluster.agents.first() {
+        let registry = agent.registry;
+        let _ = writeln!(out, "Pull it through agent 0:");
+        let _ = writeln!(out, "  docker pull {registry}/team/app:1");
+        let _ = writeln!(
+            out,
+            "  skopeo copy --src-tls-verify=false docker://{registry}/team/app:1 oci:app:1"
+        );
+    }
+    let _ = writeln!(out, "Press Ctrl-C to stop.");
+    out
+}

@@ -1,0 +1,94 @@
+//! containerd with the agent as its mirror, configured the way the README tells users
+//! to: a `hosts.toml` whose mirror is the agent. The image is named after another
+//! registry, `registry.example/team/ctr:1`, so the pull only works if the agent honours
+//! the `?ns=registry.example` that containerd sends and looks up the repository
+//! `registry.example/team/ctr` (pushed under that name through the proxy). The
+//! hosts.toml's fallback `server` is the proxy on loopback, where that path does not
+//! exist, so nothing ever leaves the machine. Uses the containerd of the docker engine
+//! (its socket under /run/docker/containerd) in a namespace of its own.
+
+use std::path::Path;
+
+use starling_testkit::clients::{arg, run};
+use starling_testkit::require_program;
+
+use crate::support::Cluster;
+
+const SOCKET: &str = "/run/docker/containerd/containerd.sock";
+const NAMESPACE: &str = "starling-e2e";
+
+/// Writes `<dir>/<registry>/hosts.toml` that sends pulls of `registry` to `mirror`,
+/// falling back to `server`.
+pub fn write_hosts_toml(dir: &Path, registry: &str, server: &str, mirror: &str) {
+    let host_dir = dir.join(registry);
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let toml = format!(
+        "server = \"http://{server}\"\n\n[host.\"http://{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+    );
+    std::fs::write(host_dir.join("hosts.toml"), toml).unwrap();
+}
+
+#[tokio::test]
+async fn containerd_pulls_through_the_agent_as_a_mirror() {
+    require_program("ctr", "apt-get install -y containerd");
+    assert!(
+        Path::new(SOCKET).exists(),
+        "{SOCKET} is missing: the docker engine's containerd must be running"
+    );
+    let cluster = Cluster::start(1).await;
+    cluster
+        .push_image(
+            "registry.example/team/ctr",
+            "1",
+            &[b"a layer for containerd"],
+        )
+        .await;
+    let hosts = cluster.path().join("certs.d");
+    write_hosts_toml(
+        &hosts,
+        "registry.example",
+        &cluster.proxy(),
+        &cluster.agent(0),
+    );
+    let ctr = |args: &[&str]| {
+        let mut all = vec!["--address", SOCKET, "--namespace", NAMESPACE];
+        all.extend_from_slice(args);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let hosts_arg = arg(&hosts);
+    // The test image's layer is no tar, so content is fetched rather than unpacked.
+    let fetch = ctr(&[
+        "content",
+        "fetch",
+        "--hosts-dir",
+        &hosts_arg,
+        "registry.example/team/ctr:1",
+    ]);
+    let fetched = run("ctr", &as_args(&fetch), &[]).await;
+    let _ = run(
+        "ctr",
+        &as_args(&ctr(&["content", "prune", "references"])),
+        &[],
+    )
+    .await;
+    assert!(
+        fetched.success,
+        "ctr content fetch failed:\n{}",
+        fetched.text
+    );
+
+    let metrics = cluster.agent_metrics(0).await;
+    assert!(
+        metrics.contains("starling_agent_manifests_served_total 1"),
+        "containerd resolved the manifest at the agent:\n{metrics}"
+    );
+    assert!(
+        !metrics.contains("starling_agent_blobs_served_total 0"),
+        "containerd fetched the image's blobs from the agent:\n{metrics}"
+    );
+    cluster.stop().await;
+}
+
+fn as_args(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of a whole Starling cluster (`starling_cluster::LocalCluster`: proxy,
+//! origin, tracker, build-index and agents on loopback) with real clients: pushes go to
+//! the proxy, pulls go through an agent and so through the BitTorrent swarm.
+
+mod agent_api;
+mod containerd;
+mod docker;
+mod podman;
+mod skopeo;
+mod support;
