@@ -24,7 +24,7 @@ pub const MAX_BLOCK_SIZE: ByteSize = ByteSize::mib(1);
 pub struct P2pConfig {
     /// Address for incoming peer connections (required when `peer:` is written).
     pub listen: SocketAddr,
-    /// Peers unchoked at once (agents; an origin serves every interested peer).
+    /// Peers unchoked at once (agents and origins; one more rotates as the optimistic unchoke).
     #[serde(default = "default_upload_slots")]
     pub upload_slots: usize,
     /// Most connections per torrent.

@@ -7,8 +7,8 @@
 //! unchoke). Between rounds the torrent also fills a free slot as soon as a peer becomes
 //! interested, so nobody waits a whole round for the first unchoke.
 //!
-//! Origins serve whoever asks: with [`UploadSlots::Unlimited`] every interested peer is
-//! unchoked.
+//! Agents and origins both use bounded slots (see `EngineSettings::origin` for why an
+//! origin does too); with [`UploadSlots::Unlimited`] every interested peer is unchoked.
 
 use std::hash::Hash;
 

@@ -4,7 +4,7 @@
 //! trackers (BEP 3 announces with BEP 23 compact peers). There is no central scheduler:
 //! every connection decides for itself what to request (reader windows first, then
 //! rarest first with random tie-breaks, then an endgame), every torrent decides whom to
-//! upload to (choking with bounded slots; origins serve whoever asks). Starling never
+//! upload to (choking with bounded slots, origins included). Starling never
 //! does DHT, PEX, local peer discovery, UPnP or NAT-PMP and sets no extension bits, so
 //! a plain BEP 3 client (16 KiB requests, its own bitfield and haves) interoperates.
 //!
