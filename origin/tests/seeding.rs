@@ -17,7 +17,8 @@ use tokio::net::TcpStream;
 const BLOB_LEN: usize = (1 << 20) + 4096;
 
 /// Handshakes with the origin's engine for `info_hash`; true if it answered for that
-/// torrent and sent a full bitfield, false if it closed the connection instead.
+/// torrent and announced a piece it holds, false if it closed the connection instead.
+/// Origins super-seed (BEP 16): no bitfield, one `have` at a time.
 async fn serves(peer: &OriginPeer, info_hash: InfoHash) -> bool {
     let mut stream = TcpStream::connect(peer.peer_addr.as_str()).await.unwrap();
     let ours = Handshake::new(info_hash, PeerId::from_bytes(*b"-XX0001-origintest00"));
@@ -30,13 +31,11 @@ async fn serves(peer: &OriginPeer, info_hash: InfoHash) -> bool {
     };
     assert_eq!(theirs.info_hash, info_hash);
     assert_eq!(theirs.peer_id, peer.peer_id);
-    let mut bitfield = [0u8; 6];
-    stream.read_exact(&mut bitfield).await.unwrap();
-    assert_eq!(
-        bitfield,
-        [0, 0, 0, 2, 5, 0b1111_1000],
-        "five pieces, all held"
-    );
+    let mut have = [0u8; 9];
+    stream.read_exact(&mut have).await.unwrap();
+    assert_eq!(have[..5], [0, 0, 0, 5, 4], "a have, not a bitfield");
+    let piece = u32::from_be_bytes(have[5..].try_into().unwrap());
+    assert!(piece < 5, "one of the five pieces, not {piece}");
     true
 }
 

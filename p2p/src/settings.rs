@@ -44,7 +44,8 @@ impl EngineSettings {
     /// agent at once split its rate N ways, so each piece stayed in flight N times
     /// longer and agents, unaware of each other's requests, asked it for the same
     /// pieces: at N=50 it sent 1.29·F. With slots (rotated by the optimistic unchoke)
-    /// it sent 1.15·F and the swarm finished 10% sooner (docs/benchmarks.md).
+    /// it sent 1.15·F and the swarm finished 10% sooner (docs/benchmarks.md). Origins
+    /// also super-seed (BEP 16, `torrent::super_seed`): the class enables it.
     pub fn origin(p2p: P2pConfig) -> Self {
         Self {
             class: PeerClass::Origin,

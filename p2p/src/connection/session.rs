@@ -3,7 +3,8 @@
 //! One task per connection runs the session (reading and reacting to messages) and the
 //! [`Writer`] side by side, so that a slow upload never delays reading, and ends both as
 //! soon as either ends. The session:
-//! - sends our bitfield first (skipped when empty, as BEP 3 allows), accepts the peer's
+//! - sends our bitfield first (skipped when empty, as BEP 3 allows; an origin
+//!   super-seeding sends `have`s for the pieces it reveals instead), accepts the peer's
 //!   only as its first message, validated against the piece count;
 //! - tracks interest both ways and answers `interested` from the torrent's choker, which
 //!   may unchoke at once if a slot is free;
@@ -176,11 +177,32 @@ impl Session {
     }
 
     fn send_bitfield(&mut self) {
-        let have = self.torrent.lock().have.clone();
+        let (have, super_seeding) = {
+            let state = self.torrent.lock();
+            (state.have.clone(), state.is_super_seeding())
+        };
+        if super_seeding {
+            // BEP 16: no bitfield; pieces are revealed one by one with `have`.
+            self.reveal();
+            return;
+        }
         if !have.is_empty() {
             self.send(Message::Bitfield(have.to_bytes()));
         }
         self.announced = have;
+    }
+
+    /// Super-seeding: announces the pieces the torrent reveals to this peer now.
+    fn reveal(&mut self) {
+        let pieces = self.torrent.lock().reveal_to(self.link.conn);
+        self.announce(pieces);
+    }
+
+    fn announce(&mut self, pieces: Vec<PieceIndex>) {
+        for piece in pieces {
+            self.announced.set(piece);
+            self.send(Message::Have { index: piece.get() });
+        }
     }
 
     async fn handle(&mut self, message: Message) -> Result<(), PeerError> {
@@ -204,6 +226,7 @@ impl Session {
                 let piece = self.piece_index(index)?;
                 let wants = self.torrent.lock().add_have(self.link.conn, piece);
                 self.update_interest(wants);
+                self.reveal();
                 self.fill_pipeline();
             }
             Message::Bitfield(bytes) => self.on_bitfield(&bytes)?,
@@ -236,6 +259,7 @@ impl Session {
         })?;
         let wants = self.torrent.lock().set_bitfield(self.link.conn, bitfield);
         self.update_interest(wants);
+        self.reveal();
         Ok(())
     }
 
@@ -248,6 +272,7 @@ impl Session {
             (unchoked, was_unchoked && !unchoked)
         };
         self.sync_choke(unchoked);
+        self.reveal();
         if others_changed {
             // A freed slot may have gone to another peer, whose session must tell it.
             self.torrent.notify_changed();
@@ -288,11 +313,15 @@ impl Session {
         let both_seeds;
         let unneeded;
         {
-            let state = self.torrent.lock();
+            let mut state = self.torrent.lock();
             if !state.status.is_active() {
                 return Ok(Flow::Close);
             }
-            new_pieces = newly_set(&state.have, &self.announced);
+            new_pieces = if state.is_super_seeding() {
+                state.reveal_to(self.link.conn)
+            } else {
+                newly_set(&state.have, &self.announced)
+            };
             slots_unchoked = state.peers.get(&self.link.conn).is_some_and(|e| e.unchoked);
             wants = state.wants_from(self.link.conn);
             both_seeds = state.status != Status::Downloading && state.peer_is_seed(self.link.conn);
@@ -301,10 +330,7 @@ impl Session {
                 .outstanding
                 .take_where(|request, _| !state.pieces.is_needed(request, count));
         }
-        for piece in new_pieces {
-            self.announced.set(piece);
-            self.send(Message::Have { index: piece.get() });
-        }
+        self.announce(new_pieces);
         for request in &unneeded {
             self.send(Message::Cancel(*request));
         }

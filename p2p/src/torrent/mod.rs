@@ -11,9 +11,10 @@
 //!   token; `conns` tracks the connection tasks so the driver can wait for them.
 //!
 //! Submodules: [`state`] (the data and per-connection decisions), [`choking`] (upload
-//! slots), [`pieces`] (blocks in flight), [`candidates`] (addresses to dial), [`source`] (where verified bytes live),
-//! [`complete`] (piece verification and the final commit), [`seed`] (a torrent over a
-//! committed blob), [`driver`] (announces, dialling, choke rounds, idle expiry,
+//! slots), [`super_seed`] (origins reveal pieces one peer at a time), [`pieces`] (blocks
+//! in flight), [`candidates`] (addresses to dial), [`source`] (where verified bytes
+//! live), [`complete`] (piece verification and the final commit), [`seed`] (a torrent
+//! over a committed blob), [`driver`] (announces, dialling, choke rounds, idle expiry,
 //! shutdown).
 
 pub mod candidates;
@@ -24,6 +25,7 @@ pub mod pieces;
 pub mod seed;
 pub mod source;
 pub mod state;
+pub mod super_seed;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -38,6 +40,7 @@ use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::peer_class::PeerClass;
 use crate::progress::Progress;
 use source::Source;
 use state::{Status, TorrentState};
@@ -66,7 +69,10 @@ impl Torrent {
         have: Bitfield,
         source: Source,
     ) -> Arc<Self> {
-        let state = TorrentState::new(meta.clone(), have, source, ctx.settings.block_len());
+        let mut state = TorrentState::new(meta.clone(), have, source, ctx.settings.block_len());
+        if ctx.settings.class == PeerClass::Origin {
+            state.enable_super_seed();
+        }
         let committing = state.status == Status::Committing;
         let torrent = Arc::new(Self {
             info_hash: meta.info_hash(),

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::candidates::Candidates;
 use super::pieces::Pieces;
 use super::source::Source;
+use super::super_seed::SuperSeed;
 use crate::connection::{ConnId, PeerLink};
 use crate::peer_class::PeerClass;
 use crate::picker::Picker;
@@ -117,6 +118,8 @@ pub struct TorrentState {
     pub uploaded: u64,
     pub downloaded: u64,
     pub(super) rng: SmallRng,
+    /// Set on origins: pieces are revealed to peers one by one (see `super_seed`).
+    pub(super) super_seed: Option<SuperSeed>,
 }
 
 impl TorrentState {
@@ -145,7 +148,13 @@ impl TorrentState {
             uploaded: 0,
             downloaded: 0,
             rng: SmallRng::seed_from_u64(rand::random()),
+            super_seed: None,
         }
+    }
+
+    /// Reveals pieces one by one while seeding, as origins do (see `super_seed`).
+    pub fn enable_super_seed(&mut self) {
+        self.super_seed = Some(SuperSeed::new(self.piece_count()));
     }
 
     pub fn piece_count(&self) -> u32 {
@@ -223,6 +232,9 @@ impl TorrentState {
         self.pieces.release_all(conn);
         if self.optimistic == Some(conn) {
             self.optimistic = None;
+        }
+        if let Some(seed) = self.super_seed.as_mut() {
+            seed.forget(conn);
         }
         Some(entry)
     }
@@ -429,4 +441,4 @@ impl TorrentState {
 
 #[cfg(test)]
 #[path = "state_tests.rs"]
-mod tests;
+pub(super) mod tests;

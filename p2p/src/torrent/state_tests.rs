@@ -8,11 +8,11 @@ use super::*;
 use crate::choker::UploadSlots;
 
 const PIECE: u64 = 64;
-const PIECES: u32 = 8;
+pub(crate) const PIECES: u32 = 8;
 /// Four blocks per piece.
 const BLOCK: u32 = 16;
 
-async fn state() -> (TorrentState, TempDir) {
+pub(crate) async fn state() -> (TorrentState, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_root(StoreOptions {
         root: dir.path().to_path_buf(),
@@ -47,7 +47,7 @@ fn link(conn: u64, peer_id: PeerId, outgoing: bool) -> PeerLink {
     }
 }
 
-fn join(state: &mut TorrentState, conn: u64, n: u8, pieces: &[u32]) -> ConnId {
+pub(crate) fn join(state: &mut TorrentState, conn: u64, n: u8, pieces: &[u32]) -> ConnId {
     join_as(state, link(conn, peer(n), true), pieces)
 }
 

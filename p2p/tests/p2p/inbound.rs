@@ -87,10 +87,12 @@ async fn a_held_blob_is_served_to_a_peer_that_asks_for_it() {
         .expect("the engine answers for a blob it holds");
     assert_eq!(theirs.info_hash, blob.meta.info_hash());
     assert_eq!(theirs.peer_id, origin.engine.peer_id());
-    // The first message is the full bitfield: 4 pieces of 256 KiB.
-    let mut frame = [0u8; 6];
+    // The first message reveals one of the 4 pieces of 256 KiB: origins super-seed
+    // (BEP 16), announcing pieces with `have` rather than a full bitfield.
+    let mut frame = [0u8; 9];
     stream.read_exact(&mut frame).await.unwrap();
-    assert_eq!(frame, [0, 0, 0, 2, 5, 0b1111_0000]);
+    assert_eq!(frame[..5], [0, 0, 0, 5, 4]);
+    assert!(u32::from_be_bytes(frame[5..].try_into().unwrap()) < 4);
     assert!(
         origin.engine.progress(&blob.digest).is_some(),
         "seeding now"

@@ -1,0 +1,89 @@
+use std::collections::HashSet;
+
+use starling_core::PieceIndex;
+
+use crate::torrent::state::Status;
+use crate::torrent::state::tests::{PIECES, join, state};
+
+fn idx(i: u32) -> PieceIndex {
+    PieceIndex::new(i, PIECES).unwrap()
+}
+
+fn numbers(pieces: &[PieceIndex]) -> Vec<u32> {
+    pieces.iter().map(|p| p.get()).collect()
+}
+
+#[tokio::test]
+async fn nothing_is_revealed_unless_enabled_and_seeding() {
+    let (mut state, _dir) = state().await;
+    let a = join(&mut state, 1, 1, &[]);
+    state.status = Status::Seeding;
+    assert!(!state.is_super_seeding());
+    assert!(state.reveal_to(a).is_empty(), "not enabled");
+    state.enable_super_seed();
+    state.status = Status::Downloading;
+    assert!(state.reveal_to(a).is_empty(), "not seeding");
+    state.status = Status::Seeding;
+    assert_eq!(state.reveal_to(a).len(), 1);
+}
+
+#[tokio::test]
+async fn every_piece_is_revealed_once_before_any_twice() {
+    let (mut state, _dir) = state().await;
+    state.enable_super_seed();
+    state.status = Status::Seeding;
+    let peers: Vec<_> = (1..=4).map(|n| join(&mut state, n, n as u8, &[])).collect();
+    let mut shown = Vec::new();
+    for &peer in &peers {
+        let first = state.reveal_to(peer);
+        assert_eq!(first.len(), 1, "a choked peer holds one piece");
+        assert!(state.reveal_to(peer).is_empty(), "and no more");
+        shown.extend(first);
+    }
+    for &peer in &peers {
+        state.peers.get_mut(&peer).unwrap().unchoked = true;
+        let more = state.reveal_to(peer);
+        assert_eq!(more.len(), 1, "an unchoked peer holds two");
+        shown.extend(more);
+    }
+    let distinct: HashSet<u32> = numbers(&shown).into_iter().collect();
+    assert_eq!(distinct.len(), PIECES as usize, "{shown:?}");
+
+    // Every piece has been shown once: a newcomer gets one shown before, and the one
+    // fewest connected peers have (here: the only piece nobody reported yet).
+    for (i, &peer) in peers.iter().enumerate() {
+        for piece in 0..PIECES {
+            if piece != 5 && (piece as usize) % 4 == i {
+                state.add_have(peer, idx(piece));
+            }
+        }
+    }
+    let newcomer = join(&mut state, 9, 9, &[]);
+    assert_eq!(numbers(&state.reveal_to(newcomer)), [5]);
+}
+
+#[tokio::test]
+async fn a_reported_piece_makes_room_for_the_next_and_held_pieces_are_never_shown() {
+    let (mut state, _dir) = state().await;
+    state.enable_super_seed();
+    state.status = Status::Seeding;
+    let a = join(&mut state, 1, 1, &[0, 1, 2, 3, 4, 5]);
+    state.peers.get_mut(&a).unwrap().unchoked = true;
+    let shown = numbers(&state.reveal_to(a));
+    let mut sorted = shown.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [6, 7], "only what the peer lacks");
+    assert!(state.reveal_to(a).is_empty());
+    state.add_have(a, idx(shown[0]));
+    assert!(
+        state.reveal_to(a).is_empty(),
+        "nothing left that the peer lacks and was not shown"
+    );
+
+    // A disconnected peer's reveals still count: the next peer gets other pieces first.
+    let b = join(&mut state, 2, 2, &[]);
+    state.unregister(a);
+    state.peers.get_mut(&b).unwrap().unchoked = true;
+    let next = numbers(&state.reveal_to(b));
+    assert!(next.iter().all(|p| *p < 6), "{next:?}");
+}
