@@ -55,6 +55,27 @@ impl BlobReader {
 
     /// Reads exactly `len` bytes at `offset`; the range must lie inside the blob.
     pub async fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
+        self.check_range(offset, len)?;
+        let (file, path) = (self.positional.clone(), self.path.clone());
+        blocking("read a blob range", move || {
+            let mut buf = vec![0; len];
+            file.read_exact_at(&mut buf, offset)
+                .ctx("read blob", &path)?;
+            Ok(Bytes::from(buf))
+        })
+        .await
+    }
+
+    /// Fills `buf` from `offset`, on the calling thread (for callers that batch several
+    /// reads into one blocking task); the range must lie inside the blob.
+    pub fn read_into_blocking(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.check_range(offset, buf.len())?;
+        self.positional
+            .read_exact_at(buf, offset)
+            .ctx("read blob", &self.path)
+    }
+
+    fn check_range(&self, offset: u64, len: usize) -> Result<()> {
         let end = offset.checked_add(len as u64);
         if end.is_none_or(|end| end > self.info.size) {
             return Err(Error::OutOfRange {
@@ -64,14 +85,7 @@ impl BlobReader {
                 size: self.info.size,
             });
         }
-        let (file, path) = (self.positional.clone(), self.path.clone());
-        blocking("read a blob range", move || {
-            let mut buf = vec![0; len];
-            file.read_exact_at(&mut buf, offset)
-                .ctx("read blob", &path)?;
-            Ok(Bytes::from(buf))
-        })
-        .await
+        Ok(())
     }
 }
 

@@ -131,19 +131,28 @@ impl Torrent {
         Progress::new(&state)
     }
 
-    /// Reads the bytes of a block we have, for uploading.
-    pub async fn read_block(&self, request: &BlockRequest) -> Result<Option<Bytes>> {
-        let Some(piece) = self.meta.piece_index(request.index) else {
-            return Ok(None);
-        };
+    /// Reads the blocks of several requests in one blocking task. `None` for a request
+    /// this torrent cannot serve (unknown or missing piece).
+    pub async fn read_blocks(&self, requests: &[BlockRequest]) -> Result<Vec<Option<Bytes>>> {
+        let mut ranges = Vec::with_capacity(requests.len());
+        let mut served = Vec::with_capacity(requests.len());
         let reader = {
             let state = self.lock();
-            if !state.have.has(piece) {
-                return Ok(None);
+            for request in requests {
+                let piece = self.meta.piece_index(request.index);
+                let held = piece.filter(|&piece| state.have.has(piece));
+                served.push(held.is_some());
+                if let Some(piece) = held {
+                    let offset = self.meta.piece_offset(piece) + u64::from(request.begin);
+                    ranges.push((offset, request.length as usize));
+                }
             }
             state.source.reader()
         };
-        let offset = self.meta.piece_offset(piece) + u64::from(request.begin);
-        reader.read(offset, request.length as usize).await.map(Some)
+        let mut blocks = reader.read_ranges(ranges).await?.into_iter();
+        Ok(served
+            .into_iter()
+            .map(|held| if held { blocks.next() } else { None })
+            .collect())
     }
 }

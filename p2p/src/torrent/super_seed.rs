@@ -15,8 +15,11 @@
 //!   (one while we choke it: enough to stay interested and be considered for a slot);
 //!   once it reports a revealed piece (`have`), from us or from anyone, it gets another;
 //! - the next piece revealed is the one revealed least often so far, then the one
-//!   fewest connected peers have, ties at random. Until every piece has been revealed
+//!   fewest connected peers have, then the lowest. Until every piece has been revealed
 //!   once no piece is revealed twice; after that, duplicates go to the rarest pieces.
+//!   Lowest first keeps a lone reader streaming: the agent's HTTP body waits for piece 0,
+//!   and with ties broken at random a single cold pull got its first byte after 3.7 s
+//!   instead of 10 ms.
 //!
 //! Standard clients handle this as BEP 16 intends. A client that never sends `have`
 //! for a piece we announced would stall; libtorrent sends them (`send_redundant_have`
@@ -24,15 +27,16 @@
 
 use std::collections::HashMap;
 
-use rand::RngExt;
 use starling_core::{Bitfield, PieceIndex};
 
 use super::state::{Status, TorrentState};
 use crate::connection::ConnId;
 
-/// Revealed pieces an unchoked peer may be fetching at once: one in flight and one
-/// ready, so its request pipeline never runs dry waiting for the next `have`.
-const OPEN_WHILE_UNCHOKED: usize = 2;
+/// Revealed pieces an unchoked peer may be fetching at once: enough that its request
+/// pipeline never runs dry while its `have` for a finished piece (sent after the
+/// piece's SHA-1 check) travels back. Every open piece is one no other peer was shown
+/// first, so more open pieces do not make the origin send any piece twice.
+const OPEN_WHILE_UNCHOKED: usize = 4;
 /// Revealed pieces a choked peer holds: one, so it stays interested.
 const OPEN_WHILE_CHOKED: usize = 1;
 
@@ -93,12 +97,9 @@ impl TorrentState {
         let mut out = Vec::new();
         for _ in open..target {
             let fresh = |piece: PieceIndex| !peer_has.has(piece) && !shown.has(piece);
-            let Some(piece) = least_revealed(
-                &seed.times_revealed,
-                |p| self.picker.availability(p),
-                fresh,
-                &mut self.rng,
-            ) else {
+            let Some(piece) =
+                least_revealed(&seed.times_revealed, |p| self.picker.availability(p), fresh)
+            else {
                 break;
             };
             shown.set(piece);
@@ -109,37 +110,23 @@ impl TorrentState {
     }
 }
 
-/// The wanted piece revealed least often, then held by the fewest peers; ties at random.
-fn least_revealed<R: rand::Rng + ?Sized>(
+/// The wanted piece revealed least often, then held by the fewest peers, then the lowest.
+fn least_revealed(
     times_revealed: &[u32],
     availability: impl Fn(PieceIndex) -> u32,
     wanted: impl Fn(PieceIndex) -> bool,
-    rng: &mut R,
 ) -> Option<PieceIndex> {
     let count = times_revealed.len() as u32;
-    let mut best: Option<((u32, u32), PieceIndex)> = None;
-    let mut ties = 0u32;
-    for piece in (0..count).filter_map(|i| PieceIndex::new(i, count)) {
-        if !wanted(piece) {
-            continue;
-        }
-        let key = (times_revealed[piece.as_usize()], availability(piece));
-        match best {
-            Some((min, _)) if key > min => {}
-            Some((min, _)) if key == min => {
-                // Reservoir sampling: each of k tied pieces is chosen with probability 1/k.
-                ties += 1;
-                if rng.random_range(0..ties) == 0 {
-                    best = Some((key, piece));
-                }
-            }
-            _ => {
-                best = Some((key, piece));
-                ties = 1;
-            }
-        }
-    }
-    best.map(|(_, piece)| piece)
+    (0..count)
+        .filter_map(|i| PieceIndex::new(i, count))
+        .filter(|&piece| wanted(piece))
+        .min_by_key(|&piece| {
+            (
+                times_revealed[piece.as_usize()],
+                availability(piece),
+                piece.get(),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -1,5 +1,3 @@
-use std::collections::HashSet;
-
 use starling_core::PieceIndex;
 
 use crate::torrent::state::Status;
@@ -28,7 +26,7 @@ async fn nothing_is_revealed_unless_enabled_and_seeding() {
 }
 
 #[tokio::test]
-async fn every_piece_is_revealed_once_before_any_twice() {
+async fn every_piece_is_revealed_once_before_any_twice_lowest_first() {
     let (mut state, _dir) = state().await;
     state.enable_super_seed();
     state.status = Status::Seeding;
@@ -38,19 +36,26 @@ async fn every_piece_is_revealed_once_before_any_twice() {
         let first = state.reveal_to(peer);
         assert_eq!(first.len(), 1, "a choked peer holds one piece");
         assert!(state.reveal_to(peer).is_empty(), "and no more");
-        shown.extend(first);
+        shown.extend(numbers(&first));
     }
-    for &peer in &peers {
-        state.peers.get_mut(&peer).unwrap().unchoked = true;
-        let more = state.reveal_to(peer);
-        assert_eq!(more.len(), 1, "an unchoked peer holds two");
-        shown.extend(more);
-    }
-    let distinct: HashSet<u32> = numbers(&shown).into_iter().collect();
-    assert_eq!(distinct.len(), PIECES as usize, "{shown:?}");
+    assert_eq!(
+        shown,
+        [0, 1, 2, 3],
+        "in piece order, so a lone reader streams"
+    );
+    state.peers.get_mut(&peers[0]).unwrap().unchoked = true;
+    assert_eq!(
+        numbers(&state.reveal_to(peers[0])),
+        [4, 5, 6],
+        "an unchoked peer holds four"
+    );
+    state.peers.get_mut(&peers[1]).unwrap().unchoked = true;
+    let second = numbers(&state.reveal_to(peers[1]));
+    assert_eq!(second[0], 7, "the last piece nobody was shown");
+    assert_eq!(second[1..], [0, 2], "then repeats, never one it was shown");
 
-    // Every piece has been shown once: a newcomer gets one shown before, and the one
-    // fewest connected peers have (here: the only piece nobody reported yet).
+    // Every piece has been shown: a newcomer gets the one fewest connected peers have
+    // (here: the only piece nobody reported yet).
     for (i, &peer) in peers.iter().enumerate() {
         for piece in 0..PIECES {
             if piece != 5 && (piece as usize) % 4 == i {
@@ -67,23 +72,26 @@ async fn a_reported_piece_makes_room_for_the_next_and_held_pieces_are_never_show
     let (mut state, _dir) = state().await;
     state.enable_super_seed();
     state.status = Status::Seeding;
-    let a = join(&mut state, 1, 1, &[0, 1, 2, 3, 4, 5]);
+    let a = join(&mut state, 1, 1, &[0, 1, 2]);
     state.peers.get_mut(&a).unwrap().unchoked = true;
-    let shown = numbers(&state.reveal_to(a));
-    let mut sorted = shown.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, [6, 7], "only what the peer lacks");
-    assert!(state.reveal_to(a).is_empty());
-    state.add_have(a, idx(shown[0]));
+    assert_eq!(
+        numbers(&state.reveal_to(a)),
+        [3, 4, 5, 6],
+        "only what it lacks"
+    );
+    assert!(state.reveal_to(a).is_empty(), "four open at most");
+    state.add_have(a, idx(3));
+    assert_eq!(numbers(&state.reveal_to(a)), [7], "a report makes room");
+    state.add_have(a, idx(4));
     assert!(
         state.reveal_to(a).is_empty(),
         "nothing left that the peer lacks and was not shown"
     );
 
-    // A disconnected peer's reveals still count: the next peer gets other pieces first.
+    // A disconnected peer's reveals still count: the next peer gets the pieces nobody
+    // was shown first.
     let b = join(&mut state, 2, 2, &[]);
     state.unregister(a);
     state.peers.get_mut(&b).unwrap().unchoked = true;
-    let next = numbers(&state.reveal_to(b));
-    assert!(next.iter().all(|p| *p < 6), "{next:?}");
+    assert_eq!(numbers(&state.reveal_to(b)), [0, 1, 2, 3]);
 }
