@@ -15,6 +15,7 @@ pub mod peer_wire;
 pub mod piece;
 pub mod reference;
 pub mod registry;
+pub mod ring;
 
 pub use bitfield::Bitfield;
 pub use digest::{Digest, DigestHasher};
@@ -23,3 +24,4 @@ pub use info_hash::InfoHash;
 pub use peer_id::PeerId;
 pub use piece::{PieceIndex, PieceLengthPolicy, PieceLengthStep};
 pub use reference::{RepoName, Tag};
+pub use ring::{Ring, blob_key};

@@ -1,44 +1,35 @@
 //! The tracker ring: which tracker owns a blob's swarm, so every announce for it reaches
 //! the same peer store.
 //!
-//! Trackers (`host:port` strings from `trackers`) sit on a `consistent_hash_ring` ring
-//! with FNV hashing, keyed by the blob digest's 64 lowercase hex characters (the
-//! torrent's `name`) — the same construction as the origin ring, so any component that
-//! builds a [`TrackerRing`] from the same list agrees on every owner (agents use
-//! `starling_p2p::announce::TrackerRing`, built the same way). Keying by digest rather
-//! than info hash lets an agent find the owner before it has the metainfo: it asks the
-//! owner for the `.torrent` and announces there, so the tracker that learnt which
-//! origins seed the blob is the one handing out its peers. An empty list means a ring
-//! of this tracker alone. Adding or removing a tracker moves only about 1/n of the
+//! A thin view of [`starling_core::Ring`] over the trackers (`host:port` strings from
+//! `trackers`), keyed by the blob digest's [`blob_key`] (its 64 lowercase hex
+//! characters, the torrent's `name`). Agents place through the same core ring
+//! (`starling_p2p::announce::TrackerRing`), so the owner a tracker writes into the
+//! announce URL is the tracker agents announce to, by construction. Keying by digest
+//! rather than info hash lets an agent find the owner before it has the metainfo: it
+//! asks the owner for the `.torrent` and announces there, so the tracker that learnt
+//! which origins seed the blob is the one handing out its peers. An empty list means a
+//! ring of this tracker alone. Adding or removing a tracker moves only about 1/n of the
 //! swarms.
 
-use consistent_hash_ring::{Ring, RingBuilder};
 use starling_config::tracker::TrackerConfig;
-use starling_core::Digest;
+use starling_core::{Digest, Ring, blob_key};
 
-/// Virtual nodes per tracker: enough to spread torrents evenly over a few trackers.
-pub const VNODES: usize = 64;
-
-/// The trackers of a cluster on a consistent-hash ring. Never empty.
-#[derive(Clone)]
+/// The trackers of a cluster. Never empty.
+#[derive(Debug, Clone)]
 pub struct TrackerRing {
-    ring: Ring<String>,
-    hosts: Vec<String>,
+    ring: Ring,
 }
 
 impl TrackerRing {
     /// A ring of `trackers`, or of `this` alone when `trackers` is empty.
     pub fn new(trackers: &[String], this: &str) -> Self {
-        let hosts = if trackers.is_empty() {
-            vec![this.to_owned()]
+        let ring = if trackers.is_empty() {
+            Ring::new([this])
         } else {
-            trackers.to_vec()
+            Ring::new(trackers.iter().cloned())
         };
-        let ring = RingBuilder::default()
-            .vnodes(VNODES)
-            .nodes_iter(hosts.iter().cloned())
-            .build();
-        Self { ring, hosts }
+        Self { ring }
     }
 
     /// The ring of `cfg.trackers`, falling back to `cfg.advertise`.
@@ -48,13 +39,20 @@ impl TrackerRing {
 
     /// The tracker that keeps the swarm of the blob `digest`.
     pub fn owner(&self, digest: &Digest) -> String {
-        self.ring.get(digest.hex()).clone()
+        self.ring
+            .owner(&blob_key(digest))
+            .expect("a tracker ring is never empty")
+            .to_owned()
     }
 
-    /// Every tracker in ring order for `digest`: the owner first, then where a client
-    /// fails over to when the owner is down.
+    /// Every tracker in preference order for `digest`: the owner first, then where a
+    /// client fails over to when the owner is down.
     pub fn owners(&self, digest: &Digest) -> Vec<String> {
-        self.ring.replicas(digest.hex()).cloned().collect()
+        self.ring
+            .owners(&blob_key(digest), self.ring.len())
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// `http://<owner>/announce`, the announce URL written into the blob's torrent.
@@ -62,88 +60,46 @@ impl TrackerRing {
         format!("http://{}/announce", self.owner(digest))
     }
 
-    /// Every tracker, in configuration order.
+    /// Every tracker, in configuration order (duplicates dropped).
     pub fn hosts(&self) -> &[String] {
-        &self.hosts
-    }
-}
-
-impl std::fmt::Debug for TrackerRing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrackerRing")
-            .field("hosts", &self.hosts)
-            .finish()
+        self.ring.nodes()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn trackers(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("tracker-{i}:15003")).collect()
-    }
-
-    fn hash(i: u32) -> Digest {
-        Digest::of(&i.to_be_bytes())
+        (0..n).map(|i| format!("10.0.0.{}:15003", i + 1)).collect()
     }
 
     #[test]
-    fn placement_is_stable_across_builders_and_list_order() {
-        let ring = TrackerRing::new(&trackers(5), "tracker-0:15003");
-        let mut reversed = trackers(5);
+    fn placement_is_the_core_golden_one_whatever_the_list_order() {
+        // The core golden placement of sha256("c") over 10.0.0.1..3 is 1, 2, 3.
+        let c = Digest::of(b"c");
+        let ring = TrackerRing::new(&trackers(3), "10.0.0.1:15003");
+        let mut reversed = trackers(3);
         reversed.reverse();
-        let rebuilt = TrackerRing::new(&reversed, "tracker-4:15003");
-        for i in 0..500 {
-            let owner = ring.owner(&hash(i));
-            assert_eq!(rebuilt.owner(&hash(i)), owner, "every builder agrees");
-            assert_eq!(ring.owners(&hash(i))[0], owner, "the owner leads failover");
-            assert_eq!(
-                ring.announce_url(&hash(i)),
-                format!("http://{owner}/announce")
-            );
+        let rebuilt = TrackerRing::new(&reversed, "10.0.0.3:15003");
+        for ring in [&ring, &rebuilt] {
+            assert_eq!(ring.owners(&c), trackers(3));
+            assert_eq!(ring.owner(&c), "10.0.0.1:15003");
+            assert_eq!(ring.announce_url(&c), "http://10.0.0.1:15003/announce");
         }
-        let mut owners = ring.owners(&hash(7));
-        owners.sort();
-        assert_eq!(owners, trackers(5), "failover visits every tracker once");
-    }
-
-    #[test]
-    fn every_tracker_gets_a_fair_share() {
-        let ring = TrackerRing::new(&trackers(4), "tracker-0:15003");
-        let mut share: HashMap<String, usize> = HashMap::new();
-        for i in 0..4000 {
-            *share.entry(ring.owner(&hash(i))).or_default() += 1;
+        for i in 0..200u32 {
+            let digest = Digest::of(&i.to_be_bytes());
+            assert_eq!(ring.owners(&digest)[0], ring.owner(&digest), "owner leads");
+            assert_eq!(ring.owners(&digest), rebuilt.owners(&digest));
         }
-        assert_eq!(share.len(), 4, "{share:?}");
-        assert!(share.values().all(|&n| n > 500), "{share:?}");
-    }
-
-    #[test]
-    fn removing_a_tracker_moves_only_its_torrents() {
-        let before = TrackerRing::new(&trackers(4), "tracker-0:15003");
-        let after = TrackerRing::new(&trackers(3), "tracker-0:15003");
-        let mut moved = 0;
-        for i in 0..2000 {
-            let (old, new) = (before.owner(&hash(i)), after.owner(&hash(i)));
-            if old != new {
-                assert_eq!(
-                    old, "tracker-3:15003",
-                    "only the removed tracker's torrents move"
-                );
-                moved += 1;
-            }
-        }
-        assert!(moved > 0 && moved < 1000, "{moved}");
     }
 
     #[test]
     fn an_empty_list_is_this_tracker_alone() {
         let ring = TrackerRing::new(&[], "10.0.0.7:15003");
+        let one = Digest::of(b"1");
         assert_eq!(ring.hosts(), ["10.0.0.7:15003"]);
-        assert_eq!(ring.owner(&hash(1)), "10.0.0.7:15003");
-        assert_eq!(ring.owners(&hash(1)), ["10.0.0.7:15003"]);
+        assert_eq!(ring.owner(&one), "10.0.0.7:15003");
+        assert_eq!(ring.owners(&one), ["10.0.0.7:15003"]);
     }
 }

@@ -1,29 +1,24 @@
 //! The tracker ring: which tracker owns a blob's swarm, which to try next, and passive
 //! health.
 //!
-//! Trackers are placed on a consistent hash ring by their `host:port`, keyed by the blob
-//! digest's 64 hex characters (the metainfo `name`) with [`VNODES`] virtual nodes each:
-//! the same placement as the tracker's own ring (`starling_tracker::ring`). Keying by the
-//! digest rather than the info hash lets a client find the owner before it has the
-//! metainfo, so the tracker that serves a blob's `.torrent` ([`crate::TrackerMetaInfo`])
-//! is the one that receives its announces and the one named in the torrent's announce
-//! URL; if it fails, everyone moves to the same next one. Health is passive: a tracker
-//! that fails
-//! `failures_before_down` announces in a row is skipped for `down_for`, then tried again.
+//! Trackers are placed by [`starling_core::Ring`] over their `host:port`, keyed by the
+//! blob digest's [`blob_key`] (its 64 hex characters, the metainfo `name`): the one
+//! placement the tracker's own ring (`starling_tracker::ring`) uses too, so the two agree
+//! by construction. Keying by the digest rather than the info hash lets a client find the
+//! owner before it has the metainfo, so the tracker that serves a blob's `.torrent`
+//! ([`crate::TrackerMetaInfo`]) is the one that receives its announces and the one named
+//! in the torrent's announce URL; if it fails, everyone moves to the same next one.
+//! Health is passive: a tracker that fails `failures_before_down` announces in a row is
+//! skipped for `down_for`, then tried again.
 //! When every candidate is down they are all tried anyway, down ones last, since a
 //! tracker marked down may well be back.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use consistent_hash_ring::{Ring, RingBuilder};
-use starling_core::Digest;
+use starling_core::{Digest, Ring, blob_key};
 
 use super::url::TrackerUrl;
-
-/// Virtual nodes per tracker; must equal the tracker crate's, or placements disagree.
-pub const VNODES: usize = 64;
 
 /// When a tracker counts as down, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,11 +47,11 @@ struct Health {
     down_until: Option<Instant>,
 }
 
-/// The configured trackers, their ring and their health.
+/// The configured trackers, their ring and their health. `trackers[i]` is node `i` of
+/// `ring`.
 pub struct TrackerRing {
     trackers: Vec<TrackerUrl>,
-    ring: Ring<String>,
-    index: HashMap<String, usize>,
+    ring: Ring,
     health: Mutex<Vec<Health>>,
     policy: HealthPolicy,
 }
@@ -70,16 +65,10 @@ impl TrackerRing {
                 unique.push(tracker);
             }
         }
-        let names: Vec<String> = unique.iter().map(|t| t.authority().to_owned()).collect();
-        let index = names.iter().cloned().zip(0..).collect();
         Self {
-            ring: RingBuilder::default()
-                .vnodes(VNODES)
-                .nodes_iter(names)
-                .build(),
+            ring: Ring::new(unique.iter().map(|t| t.authority().to_owned())),
             health: Mutex::new(vec![Health::default(); unique.len()]),
             trackers: unique,
-            index,
             policy,
         }
     }
@@ -99,11 +88,7 @@ impl TrackerRing {
     /// Trackers to try for the swarm of `digest`, in order: healthy ones in ring order,
     /// then the ones marked down, also in ring order.
     pub fn candidates(&self, digest: &Digest, now: Instant) -> Vec<usize> {
-        let order: Vec<usize> = self
-            .ring
-            .replicas(digest.hex())
-            .map(|name| self.index[name.as_str()])
-            .collect();
+        let order = self.ring.ranking(&blob_key(digest));
         let health = self.lock();
         let is_down = |i: &usize| health[*i].down_until.is_some_and(|until| until > now);
         let (down, up): (Vec<usize>, Vec<usize>) = order.into_iter().partition(is_down);
@@ -178,6 +163,35 @@ mod tests {
             owners.insert(order[0]);
         }
         assert_eq!(owners.len(), 3, "info hashes spread over the trackers");
+    }
+
+    #[test]
+    fn candidates_follow_the_core_golden_placement() {
+        // The core golden placements over 10.0.0.1..3: sha256("a") 3, 2, 1; sha256("c")
+        // 1, 2, 3. The tracker crate's ring pins the same ones, so agents announce to
+        // the owner trackers name in announce URLs.
+        let urls = [
+            "10.0.0.2:15003",
+            "10.0.0.1:15003",
+            "10.0.0.3:15003",
+            "10.0.0.1:15003",
+        ]
+        .map(|t| TrackerUrl::parse(t).unwrap());
+        let ring = TrackerRing::new(urls.to_vec(), HealthPolicy::default());
+        let order = |data: &[u8]| -> Vec<String> {
+            ring.candidates(&Digest::of(data), Instant::now())
+                .into_iter()
+                .map(|i| ring.tracker(i).authority().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            order(b"a"),
+            ["10.0.0.3:15003", "10.0.0.2:15003", "10.0.0.1:15003"]
+        );
+        assert_eq!(
+            order(b"c"),
+            ["10.0.0.1:15003", "10.0.0.2:15003", "10.0.0.3:15003"]
+        );
     }
 
     #[test]

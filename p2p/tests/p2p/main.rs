@@ -8,7 +8,6 @@ mod interop;
 mod lifecycle;
 mod origin_swarm;
 mod resume;
-mod ring_agreement;
 mod seeder_loss;
 mod streaming;
 mod support;
