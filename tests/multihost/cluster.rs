@@ -1,0 +1,313 @@
+//! One cluster of containers on its own network: two origins, a tracker, build-index,
+//! proxy and the spec's agents, each a container of the image under test with its
+//! config bind-mounted read-only and its state on a named volume, at a fixed address
+//! (`.10`… origins, `.20` tracker, `.30` build-index, `.40` proxy, `.50`… agents), so a
+//! restarted or reconnected container is where the others expect it.
+//!
+//! Dropping a [`Cluster`] removes its containers, volumes and network, whether the test
+//! passed, failed or panicked (after printing the tail of every container's log when
+//! it failed). Everything it creates is named `<run prefix>-<n>-…`.
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use starling_testkit::poll_until;
+use tempfile::TempDir;
+
+use crate::configs::{self, Spec};
+use crate::docker::{self, Network, docker_ok, run_prefix};
+
+/// How long a component may take to answer `/health` after its container starts.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+static CLUSTERS: AtomicUsize = AtomicUsize::new(0);
+
+/// One component's container.
+pub struct Node {
+    /// The network alias other components name it by, e.g. `origin-0`.
+    pub alias: String,
+    pub component: &'static str,
+    pub ip: Ipv4Addr,
+    /// The port serving `/health` and `/metrics`.
+    pub admin_port: u16,
+}
+
+pub struct Cluster {
+    pub spec: Spec,
+    pub net: Network,
+    pub nodes: Vec<Node>,
+    pub http: reqwest::Client,
+    prefix: String,
+    image: String,
+    config_dir: TempDir,
+}
+
+impl Cluster {
+    /// Starts every component and waits until each answers `/health`.
+    pub async fn start(spec: Spec, image: &str) -> Self {
+        let n = CLUSTERS.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("{}-{n}", run_prefix());
+        let net = Network::create(&format!("{prefix}-net")).await;
+        let config_dir = tempfile::tempdir().unwrap();
+        // The containers' user (65532) reads the bind-mounted files.
+        set_mode(config_dir.path(), 0o755);
+        let mut cluster = Self {
+            spec,
+            nodes: Vec::new(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(Duration::from_secs(5))
+                .build()
+                .unwrap(),
+            prefix,
+            image: image.to_owned(),
+            config_dir,
+            net,
+        };
+        cluster.start_all().await;
+        cluster
+    }
+
+    async fn start_all(&mut self) {
+        let spec = self.spec;
+        let net = configs::Network {
+            subnet: self.net.subnet(),
+            gateway: self.net.host(1).to_string(),
+            agent_ips: (0..spec.agents)
+                .map(|k| self.agent_ip(k).to_string())
+                .collect(),
+        };
+        for k in 0..configs::ORIGINS {
+            let yaml = configs::origin(&spec, k);
+            let ip = self.net.host(10 + k as u8);
+            self.launch(
+                &configs::origin_name(k),
+                "origin",
+                ip,
+                configs::ORIGIN_PORT,
+                &yaml,
+            )
+            .await;
+        }
+        let (tracker, build_index, proxy) = (
+            configs::tracker(&spec, &net),
+            configs::build_index(&spec),
+            configs::proxy(&spec),
+        );
+        let (t, b, p) = (self.net.host(20), self.net.host(30), self.net.host(40));
+        self.launch("tracker", "tracker", t, configs::TRACKER_PORT, &tracker)
+            .await;
+        self.launch(
+            "build-index",
+            "build-index",
+            b,
+            configs::BUILD_INDEX_PORT,
+            &build_index,
+        )
+        .await;
+        self.launch("proxy", "proxy", p, configs::PROXY_PORT, &proxy)
+            .await;
+        for k in 0..spec.agents {
+            let yaml = configs::agent(&spec, &net, k);
+            let ip = self.agent_ip(k);
+            self.launch(
+                &configs::agent_name(k),
+                "agent",
+                ip,
+                configs::AGENT_ADMIN_PORT,
+                &yaml,
+            )
+            .await;
+        }
+        for k in 0..self.nodes.len() {
+            let alias = self.nodes[k].alias.clone();
+            self.wait_healthy(&alias).await;
+        }
+    }
+
+    /// `docker run` of one component; its config goes to `<config dir>/<alias>.yaml`.
+    async fn launch(
+        &mut self,
+        alias: &str,
+        component: &'static str,
+        ip: Ipv4Addr,
+        admin_port: u16,
+        yaml: &str,
+    ) {
+        let config = self.config_dir.path().join(format!("{alias}.yaml"));
+        std::fs::write(&config, yaml).unwrap();
+        set_mode(&config, 0o644);
+        let name = self.container(alias);
+        let ip_text = ip.to_string();
+        let volume = format!("type=volume,src={name},dst=/var/lib/starling");
+        let bind = format!(
+            "type=bind,src={},dst=/etc/starling/config.yaml,readonly",
+            config.display()
+        );
+        docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--hostname",
+            alias,
+            "--network",
+            &self.net.name,
+            "--ip",
+            &ip_text,
+            "--network-alias",
+            alias,
+            "--mount",
+            &volume,
+            "--mount",
+            &bind,
+            &self.image,
+            component,
+            "--config",
+            "/etc/starling/config.yaml",
+        ])
+        .await;
+        self.nodes.push(Node {
+            alias: alias.to_owned(),
+            component,
+            ip,
+            admin_port,
+        });
+    }
+
+    /// The container name of the component known as `alias`.
+    pub fn container(&self, alias: &str) -> String {
+        format!("{}-{alias}", self.prefix)
+    }
+
+    pub fn node(&self, alias: &str) -> &Node {
+        self.nodes
+            .iter()
+            .find(|n| n.alias == alias)
+            .unwrap_or_else(|| panic!("no component {alias}"))
+    }
+
+    pub fn agent_ip(&self, k: usize) -> Ipv4Addr {
+        self.net.host(50 + k as u8)
+    }
+
+    /// `<ip>:15000`, the proxy as an image reference names it.
+    pub fn proxy_registry(&self) -> String {
+        format!("{}:{}", self.node("proxy").ip, configs::PROXY_PORT)
+    }
+
+    /// `<ip>:16000`, agent `k`'s registry API.
+    pub fn agent_registry(&self, k: usize) -> String {
+        format!("{}:{}", self.agent_ip(k), configs::AGENT_REGISTRY_PORT)
+    }
+
+    /// `http://<ip>:<port><path>` of `alias`'s admin (or only) port.
+    pub fn admin_url(&self, alias: &str, path: &str) -> String {
+        let node = self.node(alias);
+        format!("http://{}:{}{path}", node.ip, node.admin_port)
+    }
+
+    /// The Prometheus text of `alias`'s `/metrics`.
+    pub async fn metrics(&self, alias: &str) -> String {
+        let url = self.admin_url(alias, "/metrics");
+        let response = self.http.get(&url).send().await;
+        let response = response.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        response.text().await.unwrap()
+    }
+
+    /// Polls `alias`'s `/health` until it answers 200.
+    pub async fn wait_healthy(&self, alias: &str) {
+        let url = self.admin_url(alias, "/health");
+        let http = &self.http;
+        let healthy = poll_until(START_TIMEOUT, || async {
+            let response = http.get(&url).timeout(Duration::from_secs(2)).send().await;
+            response.is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        assert!(
+            healthy,
+            "{alias} did not answer {url} within {START_TIMEOUT:?}"
+        );
+    }
+
+    /// `docker kill` (SIGKILL) of `alias`.
+    pub async fn kill(&self, alias: &str) {
+        docker_ok(&["kill", &self.container(alias)]).await;
+    }
+
+    /// Starts a killed `alias` again (same address, same volume) and waits for it.
+    pub async fn restart_killed(&self, alias: &str) {
+        docker_ok(&["start", &self.container(alias)]).await;
+        self.wait_healthy(alias).await;
+    }
+
+    /// Takes `alias` off the network: its connections stall, nothing reaches it.
+    pub async fn disconnect(&self, alias: &str) {
+        docker_ok(&[
+            "network",
+            "disconnect",
+            &self.net.name,
+            &self.container(alias),
+        ])
+        .await;
+    }
+
+    /// Puts `alias` back on the network at its address and under its name.
+    pub async fn reconnect(&self, alias: &str) {
+        let ip = self.node(alias).ip.to_string();
+        let name = self.container(alias);
+        docker_ok(&[
+            "network",
+            "connect",
+            "--ip",
+            &ip,
+            "--alias",
+            alias,
+            &self.net.name,
+            &name,
+        ])
+        .await;
+    }
+
+    /// The last lines of every container's log.
+    fn dump_logs(&self) {
+        for node in &self.nodes {
+            let name = self.container(&node.alias);
+            let out = std::process::Command::new("docker")
+                .args(["logs", "--tail", "40", &name])
+                .output();
+            if let Ok(out) = out {
+                eprintln!(
+                    "---- {name} ({}) ----\n{}{}",
+                    node.component,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dump_logs();
+        }
+        let filter = format!("name={}-", self.prefix);
+        let containers = docker::blocking(&["ps", "-aq", "--filter", &filter]);
+        for id in containers.split_whitespace() {
+            docker::blocking(&["rm", "-f", "-v", id]);
+        }
+        let volumes = docker::blocking(&["volume", "ls", "-q", "--filter", &filter]);
+        for volume in volumes.split_whitespace() {
+            docker::blocking(&["volume", "rm", "-f", volume]);
+        }
+        docker::blocking(&["network", "rm", &self.net.name]);
+    }
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
