@@ -164,10 +164,21 @@ async fn pulls_finish_when_the_tracker_restarts_mid_swarm() {
     };
     let (cluster, image) = cluster_with_image(&suite, spec, 16).await;
     let pulls = pull_layer_everywhere(&cluster, &image);
-    wait_received(&pulls[0], 3 * MIB, "agent-0").await;
+    wait_received(&pulls[0], MIB, "agent-0").await;
     cluster.kill("tracker").await;
     cluster.restart_killed("tracker").await;
     assert_all_complete(pulls, &image).await;
+    // The new tracker process knows the swarm only from announces made to it.
+    let agents = cluster.spec.agents as f64;
+    wait_until(
+        "every agent to announce to the restarted tracker",
+        FINISH_TIMEOUT,
+        || async {
+            let metrics = cluster.metrics("tracker").await;
+            counter(&metrics, "starling_tracker_announces_total", None) >= agents
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
