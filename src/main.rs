@@ -13,7 +13,9 @@ use clap::{Parser, Subcommand};
 use starling_config::{
     AgentConfig, BuildIndexConfig, Component, OriginConfig, ProxyConfig, TrackerConfig,
 };
+use starling_runtime::shutdown_on_signal;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -55,12 +57,14 @@ struct ConfigArg {
 async fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
+    // Components register their signal handlers before they load or bind anything, so
+    // a SIGTERM during start-up (Kubernetes sends one at any time) stops them cleanly.
     let outcome = match cli.command {
-        Command::Agent(arg) => run_agent(&arg).await,
-        Command::Tracker(arg) => run_tracker(&arg).await,
-        Command::Origin(arg) => run_origin(&arg).await,
-        Command::BuildIndex(arg) => run_build_index(&arg).await,
-        Command::Proxy(arg) => run_proxy(&arg).await,
+        Command::Agent(arg) => run_agent(&arg, shutdown_on_signal()).await,
+        Command::Tracker(arg) => run_tracker(&arg, shutdown_on_signal()).await,
+        Command::Origin(arg) => run_origin(&arg, shutdown_on_signal()).await,
+        Command::BuildIndex(arg) => run_build_index(&arg, shutdown_on_signal()).await,
+        Command::Proxy(arg) => run_proxy(&arg, shutdown_on_signal()).await,
         Command::Dev(args) => dev::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     };
@@ -85,48 +89,48 @@ async fn bind(component: &str, addr: std::net::SocketAddr) -> Result<TcpListener
         .map_err(|e| format!("starling {component}: cannot listen on {addr}: {e}"))
 }
 
-async fn run_agent(arg: &ConfigArg) -> Result<(), String> {
+async fn run_agent(arg: &ConfigArg, shutdown: CancellationToken) -> Result<(), String> {
     let cfg: AgentConfig = load(arg)?;
     let listeners = starling_agent::AgentListeners::bind(&cfg)
         .await
         .map_err(|e| format!("starling agent: {e}"))?;
-    starling_agent::run(cfg, listeners, starling_runtime::shutdown_on_signal())
+    starling_agent::run(cfg, listeners, shutdown)
         .await
         .map_err(|e| format!("starling agent: {e}"))
 }
 
-async fn run_tracker(arg: &ConfigArg) -> Result<(), String> {
+async fn run_tracker(arg: &ConfigArg, shutdown: CancellationToken) -> Result<(), String> {
     let cfg: TrackerConfig = load(arg)?;
     let listener = bind(TrackerConfig::NAME, cfg.listen).await?;
     tracing::info!(addr = %cfg.listen, "tracker listening");
-    starling_tracker::run(cfg, listener, starling_runtime::shutdown_on_signal())
+    starling_tracker::run(cfg, listener, shutdown)
         .await
         .map_err(|e| format!("starling tracker: {e}"))
 }
 
-async fn run_origin(arg: &ConfigArg) -> Result<(), String> {
+async fn run_origin(arg: &ConfigArg, shutdown: CancellationToken) -> Result<(), String> {
     let cfg: OriginConfig = load(arg)?;
     let listener = bind(OriginConfig::NAME, cfg.listen).await?;
     tracing::info!(addr = %cfg.listen, "origin listening");
-    starling_origin::run(cfg, listener, starling_runtime::shutdown_on_signal())
+    starling_origin::run(cfg, listener, shutdown)
         .await
         .map_err(|e| format!("starling origin: {e}"))
 }
 
-async fn run_build_index(arg: &ConfigArg) -> Result<(), String> {
+async fn run_build_index(arg: &ConfigArg, shutdown: CancellationToken) -> Result<(), String> {
     let cfg: BuildIndexConfig = load(arg)?;
     let listener = bind(BuildIndexConfig::NAME, cfg.listen).await?;
     tracing::info!(addr = %cfg.listen, "build-index listening");
-    starling_build_index::run(cfg, listener, starling_runtime::shutdown_on_signal())
+    starling_build_index::run(cfg, listener, shutdown)
         .await
         .map_err(|e| format!("starling build-index: {e}"))
 }
 
-async fn run_proxy(arg: &ConfigArg) -> Result<(), String> {
+async fn run_proxy(arg: &ConfigArg, shutdown: CancellationToken) -> Result<(), String> {
     let cfg: ProxyConfig = load(arg)?;
     let listener = bind(ProxyConfig::NAME, cfg.listen).await?;
     tracing::info!(addr = %cfg.listen, "proxy listening");
-    starling_proxy::run(cfg, listener, starling_runtime::shutdown_on_signal())
+    starling_proxy::run(cfg, listener, shutdown)
         .await
         .map_err(|e| format!("starling proxy: {e}"))
 }

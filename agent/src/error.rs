@@ -24,6 +24,9 @@ pub enum Error {
     )]
     MirrorNamespace { ns: String },
 
+    #[error("building the HTTP client: {0}")]
+    HttpClient(String),
+
     #[error("client {client} is not in the agent's allowed_clients")]
     Denied { client: IpAddr },
 
@@ -114,6 +117,7 @@ fn own_error(error: Error) -> ApiError {
         | Error::Swarm { .. }
         | Error::SwarmStream { .. }
         | Error::Store(_)
+        | Error::HttpClient(_)
         | Error::Serve(_) => (
             C::Unavailable,
             "the swarm or the build-index is unavailable",

@@ -83,10 +83,8 @@ pub async fn run(
     listeners: AgentListeners,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .expect("a default reqwest client builds");
+    let http = starling_runtime::build_http_client(|b| b.connect_timeout(Duration::from_secs(5)))
+        .map_err(|e| Error::HttpClient(e.to_string()))?;
     let metainfo = TrackerMetaInfo::new(&cfg.trackers, http).map_err(|source| Error::Swarm {
         action: "configure the tracker ring",
         source,

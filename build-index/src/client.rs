@@ -48,11 +48,10 @@ pub struct BuildIndexClient {
 
 /// An HTTP client with the default timeouts.
 pub fn default_http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .expect("a client without TLS or proxy settings always builds")
+    starling_runtime::build_http_client(|b| {
+        b.connect_timeout(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT)
+    })
+    .expect("a client with the built-in roots always builds")
 }
 
 impl BuildIndexClient {

@@ -38,7 +38,7 @@ pub use piece::{PieceLengthConfig, PieceStepConfig};
 pub use proxy::ProxyConfig;
 pub use retry::RetryConfig;
 pub use store::StoreConfig;
-pub use tracker::TrackerConfig;
+pub use tracker::{TrackerConfig, default_trusted_networks};
 pub use units::{ByteRate, ByteSize};
 
 /// A component's top-level configuration.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::rules::{at_least_one, positive_duration};
+use crate::rules::{at_least_one, host_port, positive_duration};
 use crate::units::{ByteRate, ByteSize};
 
 /// The largest block a peer may request: the protocol design serves up to 1 MiB.
@@ -58,6 +58,21 @@ pub struct P2pConfig {
         with = "crate::units::duration"
     )]
     pub announce_interval: Duration,
+    /// The address other peers dial (`host:port`), sent in announces as `ip` and
+    /// `port`: set it when the listener is not reachable at the connection's source
+    /// address (SNAT, an L4 proxy, a sidecar, `listen: 0.0.0.0`). The host is an IP or
+    /// a name resolved at start. Unset: trackers use the announce's source address and
+    /// the listener's port.
+    #[serde(default)]
+    pub advertise: Option<String>,
+    /// A download that receives no block for this long fails over: it reconnects its
+    /// peers and announces again (agents).
+    #[serde(default = "default_stall_timeout", with = "crate::units::duration")]
+    pub stall_timeout: Duration,
+    /// Failovers before a stalled download fails and its readers get an error, so a
+    /// client retries or falls back: the bound is `(stall_failovers + 1) * stall_timeout`.
+    #[serde(default = "default_stall_failovers")]
+    pub stall_failovers: u32,
 }
 
 pub fn default_upload_slots() -> usize {
@@ -92,6 +107,14 @@ pub fn default_p2p_announce_interval() -> Duration {
     Duration::from_secs(30)
 }
 
+pub fn default_stall_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+
+pub fn default_stall_failovers() -> u32 {
+    2
+}
+
 impl Default for P2pConfig {
     /// Listens on the agent's peer port, 127.0.0.1:16001.
     fn default() -> Self {
@@ -114,6 +137,9 @@ impl P2pConfig {
             blacklist_for: default_blacklist_for(),
             request_timeout: default_request_timeout(),
             announce_interval: default_p2p_announce_interval(),
+            advertise: None,
+            stall_timeout: default_stall_timeout(),
+            stall_failovers: default_stall_failovers(),
         }
     }
 
@@ -144,7 +170,12 @@ impl P2pConfig {
         positive_duration("seeder_idle_ttl", self.seeder_idle_ttl)?;
         positive_duration("blacklist_for", self.blacklist_for)?;
         positive_duration("request_timeout", self.request_timeout)?;
-        positive_duration("announce_interval", self.announce_interval)
+        positive_duration("announce_interval", self.announce_interval)?;
+        positive_duration("stall_timeout", self.stall_timeout)?;
+        if let Some(advertise) = &self.advertise {
+            host_port("advertise", advertise)?;
+        }
+        Ok(())
     }
 }
 
@@ -175,6 +206,36 @@ mod tests {
         assert_eq!(p2p.blacklist_for, Duration::from_secs(300));
         assert_eq!(p2p.request_timeout, Duration::from_secs(15));
         assert_eq!(p2p.announce_interval, Duration::from_secs(30));
+        assert_eq!(p2p.advertise, None);
+        assert_eq!(p2p.stall_timeout, Duration::from_secs(20));
+        assert_eq!(p2p.stall_failovers, 2);
+    }
+
+    #[test]
+    fn advertise_and_stall_bounds_parse_and_are_checked() {
+        let p2p = parse(
+            "listen: 0.0.0.0:16001\nadvertise: 10.1.2.3:16001\nstall_timeout: 5s\nstall_failovers: 0",
+        )
+        .unwrap();
+        p2p.validate().unwrap();
+        assert_eq!(p2p.advertise.as_deref(), Some("10.1.2.3:16001"));
+        assert_eq!(
+            (p2p.stall_timeout, p2p.stall_failovers),
+            (Duration::from_secs(5), 0)
+        );
+        let named = parse("listen: 0.0.0.0:16001\nadvertise: agent-3.nodes:16001").unwrap();
+        named.validate().unwrap();
+        for (yaml, field) in [
+            ("advertise: 10.1.2.3", "advertise"),
+            ("stall_timeout: 0s", "stall_timeout"),
+        ] {
+            let err = parse(&format!("listen: 0.0.0.0:16001\n{yaml}"))
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(&format!("{field}:")), "{yaml}: {err}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::Component;
@@ -36,6 +37,11 @@ pub struct TrackerConfig {
     /// How long metainfo fetched from an origin is cached.
     #[serde(with = "crate::units::duration")]
     pub metainfo_cache_ttl: Duration,
+    /// Networks (CIDR) whose announces may name the peer's address with `ip=`: the
+    /// agents' own networks when they sit behind SNAT, an L4 proxy or a sidecar.
+    /// From anywhere else the connection's source address is used. A loopback `ip=`
+    /// is taken only from a loopback peer, whatever this says.
+    pub trusted_networks: Vec<IpNet>,
 }
 
 pub fn default_tracker_listen() -> SocketAddr {
@@ -58,6 +64,14 @@ pub fn default_metainfo_cache_ttl() -> Duration {
     Duration::from_secs(600)
 }
 
+/// Loopback only: local tooling and a one-host cluster may announce for others.
+pub fn default_trusted_networks() -> Vec<IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .map(|net| net.parse().expect("a valid CIDR literal"))
+        .collect()
+}
+
 impl Default for TrackerConfig {
     fn default() -> Self {
         Self {
@@ -69,6 +83,7 @@ impl Default for TrackerConfig {
             trackers: Vec::new(),
             advertise: String::new(),
             metainfo_cache_ttl: default_metainfo_cache_ttl(),
+            trusted_networks: default_trusted_networks(),
         }
     }
 }
@@ -135,6 +150,20 @@ origins: {hosts: ['127.0.0.1:15002']}
         assert!(cfg.trackers.is_empty());
         assert_eq!(cfg.origins.replicas, 3);
         assert_eq!(cfg.announce_url(), "http://127.0.0.1:15003/announce");
+        assert_eq!(cfg.trusted_networks, default_trusted_networks());
+    }
+
+    #[test]
+    fn trusted_networks_are_cidr_ranges() {
+        let cfg: TrackerConfig = from_yaml_str(&yaml_with(
+            MINIMAL,
+            "trusted_networks: [10.0.0.0/8, 'fd00::/8']",
+        ))
+        .unwrap();
+        assert_eq!(cfg.trusted_networks.len(), 2);
+        assert!(cfg.trusted_networks[0].contains(&"10.2.3.4".parse::<std::net::IpAddr>().unwrap()));
+        let err = invalid("trusted_networks: [10.0.0.0/33]");
+        assert!(err.contains("trusted_networks"), "{err}");
     }
 
     #[test]

@@ -95,10 +95,8 @@ pub struct OriginClient {
 
 /// A client with a connect timeout, so a dead host fails fast.
 pub fn default_http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .expect("a plain HTTP client always builds")
+    starling_runtime::build_http_client(|b| b.connect_timeout(Duration::from_secs(5)))
+        .expect("a client with the built-in roots always builds")
 }
 
 impl OriginClient {

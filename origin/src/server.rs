@@ -23,6 +23,7 @@ use crate::backends::BackendLookup;
 use crate::error::{Error, Result};
 use crate::handlers::{blobs, metainfo, peer, probes, uploads};
 use crate::paths;
+use crate::ring::OriginRing;
 use crate::state::OriginState;
 use crate::tasks::runner;
 
@@ -85,7 +86,12 @@ pub async fn run_with_backends(
     let tasks = shutdown.child_token();
     let engine = state
         .seeding
-        .start(&cfg.peer, state.metrics.registry(), tasks.child_token())
+        .start(
+            &cfg.peer,
+            OriginRing::from_config(&cfg.cluster),
+            state.metrics.registry(),
+            tasks.child_token(),
+        )
         .await?;
     let background = start_background(&cfg, &state, &tasks);
 

@@ -30,8 +30,10 @@ use crate::settings::EngineSettings;
 /// The engine-wide shared state.
 pub struct Context {
     pub peer_id: PeerId,
-    /// The peer listener's address; its port is announced.
+    /// The peer listener's address; its port is announced unless `advertised` is set.
     pub listen_addr: SocketAddr,
+    /// `peer.advertise`, resolved: the address other peers dial, sent in announces.
+    pub advertised: Option<SocketAddr>,
     pub settings: EngineSettings,
     pub store: Store,
     /// `None` for an engine that never announces (an origin given no trackers).
@@ -53,6 +55,7 @@ pub struct Context {
 pub struct ContextParts {
     pub peer_id: PeerId,
     pub listen_addr: SocketAddr,
+    pub advertised: Option<SocketAddr>,
     pub settings: EngineSettings,
     pub store: Store,
     pub announcer: Option<Announcer>,
@@ -71,6 +74,7 @@ impl Context {
             blacklist: Blacklist::new(p2p.blacklist_for),
             peer_id: parts.peer_id,
             listen_addr: parts.listen_addr,
+            advertised: parts.advertised,
             settings: parts.settings,
             store: parts.store,
             announcer: parts.announcer,

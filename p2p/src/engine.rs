@@ -72,9 +72,14 @@ impl Engine {
             Some(Announcer::new(trackers, settings.tracker_health)?)
         };
         let listen_addr = parts.listener.local_addr().map_err(Error::Listener)?;
+        let advertised = match &settings.p2p.advertise {
+            Some(value) => Some(resolve_advertise(value).await?),
+            None => None,
+        };
         let ctx = Arc::new(Context::new(ContextParts {
             peer_id: settings.class.new_peer_id(),
             listen_addr,
+            advertised,
             settings,
             store: parts.store,
             announcer,
@@ -86,6 +91,7 @@ impl Engine {
         tracing::info!(
             peer_id = %ctx.peer_id,
             listen = %listen_addr,
+            advertise = ?advertised,
             announces = ctx.announcer.is_some(),
             "p2p engine started"
         );
@@ -217,4 +223,22 @@ fn check_offset(digest: &Digest, offset: u64, length: u64) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// `peer.advertise` as the address to announce: an IP literal as it is, a name resolved
+/// once, at start (the first address it has).
+async fn resolve_advertise(value: &str) -> Result<SocketAddr> {
+    let failed = |reason: String| Error::Advertise {
+        value: value.to_owned(),
+        reason,
+    };
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let mut addrs = tokio::net::lookup_host(value)
+        .await
+        .map_err(|e| failed(format!("cannot resolve: {e}")))?;
+    addrs
+        .next()
+        .ok_or_else(|| failed("the name has no address".into()))
 }

@@ -19,6 +19,9 @@ pub enum Error {
     #[error("invalid tracker URL {value:?}: {reason}")]
     InvalidTrackerUrl { value: String, reason: String },
 
+    #[error("peer.advertise {value:?}: {reason}")]
+    Advertise { value: String, reason: String },
+
     #[error("no tracker configured")]
     NoTrackers,
 

@@ -53,6 +53,6 @@ pub use metainfo_source::{MemoryMetaInfo, MetaInfoSource};
 pub use metrics::EngineStats;
 pub use peer_class::PeerClass;
 pub use progress::{Progress, TorrentPhase};
-pub use settings::EngineSettings;
+pub use settings::{EngineSettings, RevealOrder};
 pub use stream::BlobStream;
 pub use tracker_metainfo::{TrackerMetaInfo, TrackerMetaInfoError};

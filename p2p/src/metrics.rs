@@ -7,8 +7,10 @@
 //! `starling_p2p_pieces_rejected_total`, the gauges `starling_p2p_connections` and
 //! `starling_p2p_torrents`, `starling_p2p_announce_failures_total`, the histogram
 //! `starling_p2p_announce_duration_seconds` (its `_count` is the number of announces),
-//! and `starling_p2p_inbound_resolved_total` (torrents started for an incoming peer by
-//! the inbound resolver, i.e. origins seeding on demand).
+//! `starling_p2p_inbound_resolved_total` (torrents started for an incoming peer by
+//! the inbound resolver, i.e. origins seeding on demand), `starling_p2p_stalls_total`
+//! (stall windows: a download that received nothing for `stall_timeout`) and
+//! `starling_p2p_stalled_downloads_failed_total` (downloads failed after every failover).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -27,6 +29,8 @@ const TORRENTS: &str = "starling_p2p_torrents";
 const ANNOUNCE_FAILURES: &str = "starling_p2p_announce_failures_total";
 const ANNOUNCE_DURATION: &str = "starling_p2p_announce_duration_seconds";
 const INBOUND_RESOLVED: &str = "starling_p2p_inbound_resolved_total";
+const STALLS: &str = "starling_p2p_stalls_total";
+const STALL_FAILURES: &str = "starling_p2p_stalled_downloads_failed_total";
 
 /// Peer classes in label order; `None` is a non-Starling client.
 const CLASSES: [Option<PeerClass>; 3] = [Some(PeerClass::Origin), Some(PeerClass::Agent), None];
@@ -56,6 +60,8 @@ pub struct EngineMetrics {
     announce_failures: Counter,
     announce_duration: Histogram,
     inbound_resolved: Counter,
+    stalls: Counter,
+    stall_failures: Counter,
     totals: Totals,
 }
 
@@ -87,6 +93,14 @@ impl EngineMetrics {
                 INBOUND_RESOLVED,
                 "Torrents started for an incoming peer by the inbound resolver."
             );
+            metrics::describe_counter!(
+                STALLS,
+                "Times a download received no block for stall_timeout."
+            );
+            metrics::describe_counter!(
+                STALL_FAILURES,
+                "Downloads failed because they stayed stalled through every failover."
+            );
             let by_class = |name: &'static str| {
                 CLASSES.map(|class| metrics::counter!(name, "class" => PeerClass::label(class)))
             };
@@ -100,6 +114,8 @@ impl EngineMetrics {
                 announce_failures: metrics::counter!(ANNOUNCE_FAILURES),
                 announce_duration: metrics::histogram!(ANNOUNCE_DURATION),
                 inbound_resolved: metrics::counter!(INBOUND_RESOLVED),
+                stalls: metrics::counter!(STALLS),
+                stall_failures: metrics::counter!(STALL_FAILURES),
                 totals: Totals::default(),
             }
         })
@@ -155,6 +171,14 @@ impl EngineMetrics {
 
     pub fn inbound_resolved(&self) {
         self.inbound_resolved.increment(1);
+    }
+
+    pub fn stalled(&self) {
+        self.stalls.increment(1);
+    }
+
+    pub fn stall_failed(&self) {
+        self.stall_failures.increment(1);
     }
 
     pub fn stats(&self) -> EngineStats {

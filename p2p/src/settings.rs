@@ -2,9 +2,12 @@
 //! between agents and origins (upload slots, peer class) and protocol timers that are not
 //! user-facing config.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use starling_config::P2pConfig;
+use starling_core::Digest;
 
 use crate::announce::HealthPolicy;
 use crate::choker::UploadSlots;
@@ -28,6 +31,46 @@ pub struct EngineSettings {
     /// This node's zone and rack, sent with announces for locality in the hand-out.
     pub zone: Option<String>,
     pub rack: Option<String>,
+    /// Origins: where super-seeding starts in each blob (see [`RevealOrder`]).
+    pub reveal_order: RevealOrder,
+}
+
+/// Which of a blob's owners this origin is: the `k`-th of `n` starts revealing at piece
+/// `k·count/n`, so origins that hold the same blob show agents different pieces first
+/// (see `torrent::super_seed`). The origin answers it from its ring; by default every
+/// blob is the first of one.
+#[derive(Clone)]
+pub struct RevealOrder(Arc<OwnerRank>);
+
+/// `digest -> (k, n)`: this origin is owner `k` (from 0) of the blob's `n` owners.
+type OwnerRank = dyn Fn(&Digest) -> (usize, usize) + Send + Sync;
+
+impl RevealOrder {
+    /// `rank(digest)` gives `(k, n)`: this origin is owner `k` (from 0) of `n`.
+    pub fn new(rank: impl Fn(&Digest) -> (usize, usize) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(rank))
+    }
+
+    /// The piece of `piece_count` where revealing `digest` starts.
+    pub fn first_piece(&self, digest: &Digest, piece_count: u32) -> u32 {
+        let (rank, owners) = (self.0)(digest);
+        if owners == 0 || rank >= owners {
+            return 0;
+        }
+        (u64::from(piece_count) * rank as u64 / owners as u64) as u32
+    }
+}
+
+impl Default for RevealOrder {
+    fn default() -> Self {
+        Self::new(|_| (0, 1))
+    }
+}
+
+impl fmt::Debug for RevealOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RevealOrder")
+    }
 }
 
 impl EngineSettings {
@@ -63,12 +106,21 @@ impl EngineSettings {
             tracker_health: HealthPolicy::default(),
             zone: None,
             rack: None,
+            reveal_order: RevealOrder::default(),
         }
     }
 
     /// The same settings, announcing `zone` and `rack`.
     pub fn with_locality(self, zone: Option<String>, rack: Option<String>) -> Self {
         Self { zone, rack, ..self }
+    }
+
+    /// The same settings, revealing blobs from the piece `order` gives (origins).
+    pub fn with_reveal_order(self, reveal_order: RevealOrder) -> Self {
+        Self {
+            reveal_order,
+            ..self
+        }
     }
 
     /// Bytes per block request: the configured block size, capped by the largest block
@@ -99,5 +151,17 @@ mod tests {
             ..P2pConfig::default()
         };
         assert_eq!(EngineSettings::agent(big).block_len(), 1 << 20);
+    }
+
+    #[test]
+    fn owners_start_revealing_spread_over_the_blob() {
+        let digest = Digest::of(b"blob");
+        let first =
+            |rank, owners| RevealOrder::new(move |_| (rank, owners)).first_piece(&digest, 100);
+        assert_eq!([first(0, 2), first(1, 2)], [0, 50]);
+        assert_eq!([first(0, 3), first(1, 3), first(2, 3)], [0, 33, 66]);
+        assert_eq!(first(3, 2), 0, "not an owner: from the start");
+        assert_eq!(first(0, 0), 0);
+        assert_eq!(RevealOrder::default().first_piece(&digest, 7), 0);
     }
 }

@@ -5,15 +5,18 @@
 //! - [`MetricsRegistry`]: a Prometheus recorder owned by one component instance, so
 //!   several components can run in one process (tests, `starling dev`);
 //! - [`shutdown_on_signal`]: a cancellation token cancelled by Ctrl-C or SIGTERM;
+//! - [`build_http_client`]: reqwest clients that build without a system CA bundle;
 //! - [`http`]: the HTTP error response ([`ApiError`], the registry spec's error body)
 //!   and the request middleware ([`trace_requests`]) that logs each 5xx once.
 
 pub mod http;
+mod http_client;
 mod metrics_registry;
 mod shutdown;
 mod spawn;
 
 pub use http::{ApiError, LoggedError, trace_requests};
+pub use http_client::build_http_client;
 pub use metrics_registry::MetricsRegistry;
 pub use shutdown::shutdown_on_signal;
 pub use spawn::spawn_named;

@@ -62,6 +62,7 @@ fn main() {
         peer_ttl: Duration::from_secs(3600),
         announce_limit: 50,
         store_limits: StoreLimits::default(),
+        addresses: starling_tracker::AddressPolicy::default(),
     };
     // The announce path never touches the metainfo lookup: an empty origin ring will do.
     let metainfo = MetainfoSettings::from_config(&TrackerConfig::default());

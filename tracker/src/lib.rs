@@ -17,6 +17,7 @@
 //!
 //! Every route is documented in `docs/tracker-api.md`.
 
+pub mod address;
 pub mod api_error;
 pub mod cache;
 pub mod error;
@@ -36,6 +37,7 @@ pub mod state;
 pub mod store;
 pub mod sweep;
 
+pub use address::AddressPolicy;
 pub use error::{Error, Result};
 pub use metainfo::{MetainfoService, MetainfoSettings};
 pub use request::{AnnounceRequest, Event};

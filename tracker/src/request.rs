@@ -7,12 +7,8 @@
 //! and Starling's optional `zone` and `rack` for locality. Unknown parameters (e.g.
 //! libtorrent's `key`, `corrupt`, `supportcrypto`) are ignored.
 //!
-//! The peer's address is the connection's IP and the announced port. An `ip` parameter
-//! replaces the IP only when that IP is loopback or the request itself comes from
-//! loopback: a remote host may not point other peers at a third party's address, while
-//! local tooling and tests (all on loopback) may announce for processes they run. An
-//! `ip` that is not acceptable or not an IP literal is ignored, not an error, because
-//! clients fill it in from their own guesses.
+//! The peer's address is the connection's IP and the announced port; an `ip` parameter
+//! replaces the IP only as [`AddressPolicy`] allows (from trusted networks).
 
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
@@ -20,6 +16,7 @@ use std::str::FromStr;
 
 use starling_core::{InfoHash, PeerId};
 
+use crate::address::AddressPolicy;
 use crate::error::{Error, Result};
 use crate::locality::{Locality, NAME_RULE, Rack, Zone};
 use crate::query;
@@ -86,8 +83,9 @@ pub struct AnnounceRequest {
 }
 
 impl AnnounceRequest {
-    /// Parses the raw (still percent-encoded) query of a request that arrived from `remote`.
-    pub fn parse(raw_query: &str, remote: IpAddr) -> Result<Self> {
+    /// Parses the raw (still percent-encoded) query of a request that arrived from
+    /// `remote`; `addresses` says whether its `ip` is believed.
+    pub fn parse(raw_query: &str, remote: IpAddr, addresses: &AddressPolicy) -> Result<Self> {
         let raw = RawParams::collect(raw_query);
         let info_hash = InfoHash::from_bytes(twenty_bytes(raw.info_hash, "info_hash")?);
         let peer_id = PeerId::from_bytes(twenty_bytes(raw.peer_id, "peer_id")?);
@@ -111,7 +109,7 @@ impl AnnounceRequest {
         Ok(Self {
             info_hash,
             peer_id,
-            addr: SocketAddr::new(announced_ip(raw.ip, remote), port),
+            addr: SocketAddr::new(addresses.peer_ip(claimed_ip(raw.ip), remote), port),
             left,
             event,
             numwant: optional_number(raw.numwant, "numwant")?,
@@ -229,17 +227,10 @@ fn optional_name<T>(
     Ok(Some(parsed))
 }
 
-/// The IP other peers should dial; see the module docs for when `ip` is honoured.
-fn announced_ip(raw: Option<&str>, remote: IpAddr) -> IpAddr {
-    let remote = remote.to_canonical();
-    let claimed = raw
-        .and_then(|value| query::decode(value).ok())
-        .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse::<IpAddr>().ok())
-        .map(|ip| ip.to_canonical());
-    match claimed {
-        Some(ip) if ip.is_loopback() || remote.is_loopback() => ip,
-        _ => remote,
-    }
+/// The `ip` parameter as an IP literal, if it is one.
+fn claimed_ip(raw: Option<&str>) -> Option<IpAddr> {
+    let bytes = query::decode(raw?).ok()?;
+    std::str::from_utf8(&bytes).ok()?.parse().ok()
 }
 
 #[cfg(test)]

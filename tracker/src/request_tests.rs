@@ -2,6 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::address::AddressPolicy;
+
 use super::*;
 
 const HASH: [u8; 20] = *b"\x00\x01\x02 +%&=\xff\xfe\x80abcdefghi";
@@ -25,7 +27,11 @@ fn base() -> String {
 }
 
 fn parse(query: &str) -> Result<AnnounceRequest> {
-    AnnounceRequest::parse(query, remote())
+    AnnounceRequest::parse(query, remote(), &loopback_trusted())
+}
+
+fn loopback_trusted() -> AddressPolicy {
+    AddressPolicy::new(starling_config::default_trusted_networks())
 }
 
 #[test]
@@ -203,12 +209,12 @@ fn events_parse_by_name() {
 }
 
 #[test]
-fn ip_param_is_honoured_only_for_loopback() {
+fn ip_param_is_honoured_only_from_trusted_networks() {
     let loopback_v4 = IpAddr::from([127, 0, 0, 1]);
     let mapped = IpAddr::from("::ffff:10.0.0.7".parse::<std::net::Ipv6Addr>().unwrap());
     let cases: [(IpAddr, &str, &str); 8] = [
-        (remote(), "127.0.0.1", "127.0.0.1"),
-        (remote(), "%3A%3A1", "::1"),
+        (remote(), "127.0.0.1", "10.0.0.7"),
+        (remote(), "%3A%3A1", "10.0.0.7"),
         (remote(), "10.9.9.9", "10.0.0.7"),
         (loopback_v4, "10.9.9.9", "10.9.9.9"),
         (loopback_v4, "2001:db8::1", "2001:db8::1"),
@@ -221,7 +227,8 @@ fn ip_param_is_honoured_only_for_loopback() {
         (mapped, "not-an-ip", "10.0.0.7"),
     ];
     for (from, ip, expected) in cases {
-        let req = AnnounceRequest::parse(&format!("{}&ip={ip}", base()), from).unwrap();
+        let query = format!("{}&ip={ip}", base());
+        let req = AnnounceRequest::parse(&query, from, &loopback_trusted()).unwrap();
         assert_eq!(
             req.addr.ip(),
             expected.parse::<IpAddr>().unwrap(),
@@ -229,6 +236,9 @@ fn ip_param_is_honoured_only_for_loopback() {
         );
         assert_eq!(req.addr.port(), 6881);
     }
+    let pods = AddressPolicy::new(vec!["10.0.0.0/8".parse().unwrap()]);
+    let req = AnnounceRequest::parse(&format!("{}&ip=10.9.9.9", base()), remote(), &pods).unwrap();
+    assert_eq!(req.addr.ip(), "10.9.9.9".parse::<IpAddr>().unwrap());
 }
 
 #[test]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use starling_config::tracker::TrackerConfig;
 
+use crate::address::AddressPolicy;
 use crate::error::{Error, Result};
 use crate::metainfo::{MetainfoService, MetainfoSettings};
 use crate::metrics::TrackerMetrics;
@@ -21,7 +22,7 @@ use crate::response::{AnnounceResponse, encode_failure};
 use crate::store::{PeerStore, StoreLimits};
 
 /// The announce behaviour, derived from [`TrackerConfig`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnounceSettings {
     /// `interval` told to clients.
     pub interval: Duration,
@@ -33,6 +34,8 @@ pub struct AnnounceSettings {
     /// Most peers handed out per announce, whatever `numwant` says.
     pub announce_limit: usize,
     pub store_limits: StoreLimits,
+    /// Whose `ip=` is believed.
+    pub addresses: AddressPolicy,
 }
 
 impl AnnounceSettings {
@@ -43,6 +46,7 @@ impl AnnounceSettings {
             peer_ttl: cfg.peer_ttl,
             announce_limit: cfg.announce_limit,
             store_limits: StoreLimits::default(),
+            addresses: AddressPolicy::new(cfg.trusted_networks.clone()),
         }
     }
 }
@@ -101,7 +105,7 @@ impl TrackerState {
         remote: SocketAddr,
         now: Instant,
     ) -> Result<(Event, Vec<u8>)> {
-        let req = AnnounceRequest::parse(query, remote.ip())?;
+        let req = AnnounceRequest::parse(query, remote.ip(), &self.settings.addresses)?;
         let (event, compact) = (req.event, req.compact);
         let limit = req.numwant.map_or(self.settings.announce_limit, |n| {
             n.min(self.settings.announce_limit)

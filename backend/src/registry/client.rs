@@ -64,12 +64,12 @@ impl RegistryClient {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .user_agent(concat!("starling/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| config_error(format!("cannot build an HTTP client: {e}")))?;
+        let http = starling_runtime::build_http_client(|b| {
+            b.connect_timeout(timeout)
+                .read_timeout(timeout)
+                .user_agent(concat!("starling/", env!("CARGO_PKG_VERSION")))
+        })
+        .map_err(|e| config_error(format!("cannot build an HTTP client: {e}")))?;
         Ok(Self {
             http,
             base,

@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 use starling_config::P2pConfig;
 use starling_core::RepoName;
 use starling_core::metainfo::MetaInfo;
-use starling_p2p::{Engine, EngineParts, EngineSettings, MemoryMetaInfo};
+use starling_p2p::{Engine, EngineParts, EngineSettings, MemoryMetaInfo, RevealOrder};
 use starling_runtime::MetricsRegistry;
 use starling_store::Store;
 use tokio::net::TcpListener;
@@ -35,8 +35,22 @@ use tracing::{debug, info, warn};
 use crate::blobs::BlobService;
 use crate::error::{Error, Result, blocking};
 use crate::peer_identity::OriginPeer;
+use crate::ring::OriginRing;
 use index::SwarmIndex;
 use resolver::OriginResolver;
+
+/// Origin `advertise`'s rank among each blob's owners on `ring`, so that the owners of
+/// a blob super-seed it from different pieces (see `starling_p2p::RevealOrder`).
+fn reveal_order(ring: OriginRing, advertise: &str) -> RevealOrder {
+    let advertise = advertise.to_owned();
+    RevealOrder::new(move |digest| {
+        let owners = ring.owners(digest);
+        match owners.iter().position(|host| *host == advertise) {
+            Some(rank) => (rank, owners.len()),
+            None => (0, 1),
+        }
+    })
+}
 
 /// The engine (once started), its identity and the index of seedable torrents.
 pub struct Seeding {
@@ -74,10 +88,12 @@ impl Seeding {
     }
 
     /// Binds `peer.listen` and starts the engine until `shutdown`; its metrics go to
-    /// `metrics`. Called once, by `run`.
+    /// `metrics`; `ring` says which owner of each blob this origin is. Called once, by
+    /// `run`.
     pub async fn start(
         &self,
         peer: &P2pConfig,
+        ring: OriginRing,
         metrics: &MetricsRegistry,
         shutdown: CancellationToken,
     ) -> Result<Engine> {
@@ -110,12 +126,18 @@ impl Seeding {
             inbound: Some(Arc::new(resolver)),
             metrics,
         };
-        let engine = Engine::start(EngineSettings::origin(peer.clone()), parts, shutdown)
+        let settings = EngineSettings::origin(peer.clone())
+            .with_reveal_order(reveal_order(ring, &self.advertise));
+        let engine = Engine::start(settings, parts, shutdown)
             .await
             .map_err(Error::Engine)?;
+        let peer_addr = match &peer.advertise {
+            Some(advertise) => advertise.clone(),
+            None => OriginPeer::address_for(&self.advertise, port),
+        };
         let identity = OriginPeer {
             peer_id: engine.peer_id(),
-            peer_addr: OriginPeer::address_for(&self.advertise, port),
+            peer_addr,
         };
         info!(peer_id = %identity.peer_id, peer_addr = %identity.peer_addr, "seeding");
         if self.running.set((engine.clone(), identity)).is_err() {

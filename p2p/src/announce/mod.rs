@@ -32,16 +32,16 @@ impl Announcer {
         if trackers.is_empty() {
             return Err(Error::NoTrackers);
         }
-        let client = reqwest::Client::builder()
-            .timeout(policy.request_timeout)
-            .connect_timeout(policy.request_timeout)
-            // Trackers are cluster-internal; a proxy from the environment never applies.
-            .no_proxy()
-            .build()
-            .map_err(|e| Error::Announce {
-                tracker: "(client)".into(),
-                reason: e.to_string(),
-            })?;
+        let client = starling_runtime::build_http_client(|b| {
+            b.timeout(policy.request_timeout)
+                .connect_timeout(policy.request_timeout)
+                // Trackers are cluster-internal; a proxy from the environment never applies.
+                .no_proxy()
+        })
+        .map_err(|e| Error::Announce {
+            tracker: "(client)".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             client,
             ring: TrackerRing::new(trackers, policy),

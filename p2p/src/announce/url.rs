@@ -8,6 +8,7 @@
 //! RFC 3986 unreserved characters, which is what every tracker accepts.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use reqwest::Url;
@@ -111,8 +112,11 @@ impl AnnounceEvent {
 pub struct AnnounceRequest {
     pub info_hash: InfoHash,
     pub peer_id: PeerId,
-    /// The peer listener's port.
+    /// The port other peers dial: the advertised one, else the listener's.
     pub port: u16,
+    /// The advertised IP (`peer.advertise`), sent as `ip`; trackers honour it only
+    /// from networks they trust. `None`: the tracker uses the source address.
+    pub ip: Option<IpAddr>,
     pub uploaded: u64,
     pub downloaded: u64,
     /// Bytes still missing; 0 for a seeder.
@@ -138,6 +142,10 @@ impl AnnounceRequest {
             self.left,
             self.numwant,
         );
+        if let Some(ip) = self.ip {
+            query.push_str("&ip=");
+            query.push_str(&percent_encode(ip.to_string().as_bytes()));
+        }
         if let Some(event) = self.event.as_param() {
             query.push_str("&event=");
             query.push_str(event);
@@ -207,6 +215,7 @@ mod tests {
             info_hash: InfoHash::from_bytes(*b"\x00\xffab-._~ %&=+/?#\x7fxyz"),
             peer_id: PeerId::from_bytes(*b"-SL0100-A12345678901"),
             port: 16001,
+            ip: None,
             uploaded: 1,
             downloaded: 2,
             left: 3,
@@ -235,6 +244,15 @@ mod tests {
             placed
                 .query()
                 .ends_with("&numwant=30&zone=us-east-1a&rack=r%2012")
+        );
+        let behind_nat = AnnounceRequest {
+            ip: Some("2001:db8::7".parse().unwrap()),
+            ..placed
+        };
+        assert!(
+            behind_nat
+                .query()
+                .contains("&numwant=30&ip=2001%3Adb8%3A%3A7&zone=")
         );
     }
 }

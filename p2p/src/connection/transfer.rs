@@ -52,6 +52,7 @@ impl Session {
         }
         let received = {
             let mut state = self.torrent.lock();
+            state.received += len;
             if let Some(entry) = state.peers.get_mut(&self.link.conn) {
                 entry.round_received += len;
             }

@@ -87,6 +87,13 @@ impl Candidates {
         }
     }
 
+    /// Makes every idle address due now (a stalled download tries everyone again).
+    pub fn retry_all_now(&mut self) {
+        for e in self.entries.values_mut() {
+            e.retry_at = None;
+        }
+    }
+
     /// The dial failed or the connection ended; `failed` backs the address off.
     pub fn ended(&mut self, addr: SocketAddr, failed: bool, now: Instant) {
         let Some(e) = self.entries.get_mut(&addr) else {

@@ -12,6 +12,10 @@
 //! tracker's `min interval` is not waited for then; Starling's tracker does not enforce
 //! it. An engine without an announcer (an origin given no trackers) never announces.
 //!
+//! A download that receives nothing for `stall_timeout` fails over (every connection
+//! dropped, backoffs cleared, an announce at once) and fails after `stall_failovers`
+//! such windows in a row, ending its readers' responses with an error (see `stall.rs`).
+//!
 //! Stop order: mark the torrent stopped (readers and sessions see it), leave the
 //! registry, cancel every connection and wait for their tasks, persist the partial
 //! download (so a restart resumes every verified piece), then announce `stopped`.
@@ -22,6 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::time::sleep_until;
 
 use super::Torrent;
+use super::stall::{StallVerdict, StallWatch};
 use super::state::Status;
 use crate::announce::{AnnounceEvent, AnnounceRequest};
 use crate::connection::dial;
@@ -62,6 +67,13 @@ pub async fn run(torrent: Arc<Torrent>) -> Result<()> {
     let announces = torrent.ctx.announcer.is_some();
     let mut tick = tokio::time::interval(TICK);
     let mut last_choke = Instant::now();
+    let p2p = &torrent.ctx.settings.p2p;
+    let mut stall = StallWatch::new(
+        p2p.stall_timeout,
+        p2p.stall_failovers,
+        torrent.lock().received,
+        Instant::now(),
+    );
     loop {
         tokio::select! {
             _ = torrent.token.cancelled() => break,
@@ -70,6 +82,7 @@ pub async fn run(torrent: Arc<Torrent>) -> Result<()> {
             }
             _ = torrent.driver_wake.notified() => {}
             _ = tick.tick() => {
+                watch_stall(&torrent, &mut stall, &mut schedule);
                 dial_candidates(&torrent);
                 if last_choke.elapsed() >= torrent.ctx.settings.choke_interval {
                     last_choke = Instant::now();
@@ -107,8 +120,12 @@ async fn announce(torrent: &Arc<Torrent>, schedule: &mut Schedule) {
     match outcome {
         Ok(reply) => {
             tracing::debug!(event = ?schedule.event, peers = reply.peers.len(), "announced");
-            let own = ctx.listen_addr;
-            let peers: Vec<_> = reply.peers.into_iter().filter(|a| *a != own).collect();
+            let own = [Some(ctx.listen_addr), ctx.advertised];
+            let peers: Vec<_> = reply
+                .peers
+                .into_iter()
+                .filter(|a| !own.contains(&Some(*a)))
+                .collect();
             let starved = peers.is_empty() && torrent.status() == Status::Downloading;
             torrent.lock().candidates.merge(&peers);
             dial_candidates(torrent);
@@ -133,7 +150,8 @@ fn announce_request(torrent: &Torrent, event: AnnounceEvent) -> AnnounceRequest 
     AnnounceRequest {
         info_hash: torrent.info_hash,
         peer_id: ctx.peer_id,
-        port: ctx.listen_addr.port(),
+        port: ctx.advertised.unwrap_or(ctx.listen_addr).port(),
+        ip: ctx.advertised.map(|a| a.ip()),
         uploaded: state.uploaded,
         downloaded: state.downloaded,
         left: state.left(),
@@ -164,6 +182,47 @@ fn dial_candidates(torrent: &Arc<Torrent>) {
     for addr in due {
         dial::spawn(torrent.clone(), addr);
     }
+}
+
+/// Fails a stalled download over, or fails it; see the module docs.
+fn watch_stall(torrent: &Torrent, watch: &mut StallWatch, schedule: &mut Schedule) {
+    let now = Instant::now();
+    let mut state = torrent.lock();
+    if state.status != Status::Downloading {
+        watch.reset(state.received, now);
+        return;
+    }
+    let peers = state.peers.len();
+    match watch.observe(state.received, now) {
+        StallVerdict::Progressing => {}
+        StallVerdict::Failover(n) => {
+            torrent.ctx.metrics.stalled();
+            tracing::warn!(
+                peers,
+                failover = n,
+                stalled_for = ?torrent.ctx.settings.p2p.stall_timeout,
+                "download stalled: no block received; reconnecting and announcing again"
+            );
+            for entry in state.peers.values() {
+                entry.close.cancel();
+            }
+            state.candidates.retry_all_now();
+            schedule.next = tokio::time::Instant::now();
+        }
+        StallVerdict::GiveUp => {
+            drop(state);
+            torrent.ctx.metrics.stalled();
+            torrent.ctx.metrics.stall_failed();
+            let bound = humantime_secs(watch.bound());
+            torrent.fail(format!(
+                "no block received for {bound} ({peers} peers connected, every failover tried)"
+            ));
+        }
+    }
+}
+
+fn humantime_secs(d: Duration) -> String {
+    format!("{}s", d.as_secs())
 }
 
 fn choke_round(torrent: &Torrent) {

@@ -14,8 +14,8 @@
 //! slots), [`super_seed`] (origins reveal pieces one peer at a time), [`pieces`] (blocks
 //! in flight), [`candidates`] (addresses to dial), [`source`] (where verified bytes
 //! live), [`complete`] (piece verification and the final commit), [`seed`] (a torrent
-//! over a committed blob), [`driver`] (announces, dialling, choke rounds, idle expiry,
-//! shutdown).
+//! over a committed blob), [`stall`] (when a download without progress fails over or
+//! fails), [`driver`] (announces, dialling, choke rounds, stalls, idle expiry, shutdown).
 
 pub mod candidates;
 pub mod choking;
@@ -24,6 +24,7 @@ pub mod driver;
 pub mod pieces;
 pub mod seed;
 pub mod source;
+pub mod stall;
 pub mod state;
 pub mod super_seed;
 
@@ -71,7 +72,11 @@ impl Torrent {
     ) -> Arc<Self> {
         let mut state = TorrentState::new(meta.clone(), have, source, ctx.settings.block_len());
         if ctx.settings.class == PeerClass::Origin {
-            state.enable_super_seed();
+            let first = ctx
+                .settings
+                .reveal_order
+                .first_piece(&digest, meta.piece_count());
+            state.enable_super_seed_from(first);
         }
         let committing = state.status == Status::Committing;
         let torrent = Arc::new(Self {

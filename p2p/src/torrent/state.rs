@@ -116,7 +116,10 @@ pub struct TorrentState {
     /// Last time a block was served (seeders idle out without it).
     pub last_upload: Instant,
     pub uploaded: u64,
+    /// Bytes of verified pieces.
     pub downloaded: u64,
+    /// Bytes of blocks received that we asked for (progress, for stall detection).
+    pub received: u64,
     pub(super) rng: SmallRng,
     /// Set on origins: pieces are revealed to peers one by one (see `super_seed`).
     pub(super) super_seed: Option<SuperSeed>,
@@ -147,14 +150,21 @@ impl TorrentState {
             last_upload: Instant::now(),
             uploaded: 0,
             downloaded: 0,
+            received: 0,
             rng: SmallRng::seed_from_u64(rand::random()),
             super_seed: None,
         }
     }
 
-    /// Reveals pieces one by one while seeding, as origins do (see `super_seed`).
+    /// Reveals pieces one by one while seeding, as origins do (see `super_seed`),
+    /// starting from piece 0 among equals.
     pub fn enable_super_seed(&mut self) {
-        self.super_seed = Some(SuperSeed::new(self.piece_count()));
+        self.enable_super_seed_from(0);
+    }
+
+    /// The same, starting from piece `first` among equals.
+    pub fn enable_super_seed_from(&mut self, first: u32) {
+        self.super_seed = Some(SuperSeed::new(self.piece_count(), first));
     }
 
     pub fn piece_count(&self) -> u32 {
@@ -315,7 +325,7 @@ impl TorrentState {
     /// How new pieces are chosen for `conn`'s peer.
     ///
     /// Origins are the last resort: their bandwidth is shared by the whole cluster, so an
-    /// origin is asked for a new piece only if no other peer serving us has it, and,
+    /// origin is asked for a new piece only if no agent serving us has it, and,
     /// while other agents are connected, rarest first over the whole blob rather than
     /// in reader windows, so that agents streaming the same blob do not all ask it for
     /// the same pieces. A connection's peer that is the only one fills windows in order.
@@ -362,13 +372,18 @@ impl TorrentState {
         }
     }
 
-    /// Pieces that peers other than `conn` which currently serve us (they unchoke us
-    /// and answer in time) have.
+    /// Pieces that agents (or other non-origin peers) other than `conn` which currently
+    /// serve us (they unchoke us and answer in time) have. Other origins do not count:
+    /// an origin is never "another peer that has it" for an origin, or two origins
+    /// that both hold the blob would each leave every piece to the other.
     fn served_by_others(&self, conn: ConnId) -> Bitfield {
         let mut union = vec![0u8; Bitfield::byte_len(self.piece_count())];
         let now = Instant::now();
         let serving = self.peers.values().filter(|e| {
-            e.link.conn != conn && !e.choking_us && e.snubbed_until.is_none_or(|t| t <= now)
+            e.link.conn != conn
+                && e.link.class != Some(PeerClass::Origin)
+                && !e.choking_us
+                && e.snubbed_until.is_none_or(|t| t <= now)
         });
         for entry in serving {
             for (acc, byte) in union.iter_mut().zip(entry.bitfield.as_bytes()) {

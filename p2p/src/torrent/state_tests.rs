@@ -210,6 +210,28 @@ async fn origins_only_give_what_no_unchoking_peer_has() {
 }
 
 #[tokio::test]
+async fn two_origins_never_leave_a_piece_to_each_other() {
+    let (mut state, _dir) = state().await;
+    let origin = |conn, n| PeerLink {
+        class: Some(PeerClass::Origin),
+        ..link(conn, peer(n), true)
+    };
+    let a = join_as(&mut state, origin(1, 1), &[0, 1, 2, 3]);
+    let b = join_as(&mut state, origin(2, 2), &[0, 1, 2, 3]);
+    state.set_choking_us(a, false);
+    state.set_choking_us(b, false);
+    let from_a = pieces_of(&state.request_blocks(a, 4));
+    let from_b = pieces_of(&state.request_blocks(b, 4));
+    assert_eq!(
+        from_a.len(),
+        1,
+        "origin a is asked although b has the piece"
+    );
+    assert_eq!(from_b.len(), 1, "and b although a has it");
+    assert_ne!(from_a, from_b, "each gets a piece of its own");
+}
+
+#[tokio::test]
 async fn a_lone_peer_fills_the_reader_window_in_order() {
     let (mut state, _dir) = state().await;
     let only = join(&mut state, 1, 1, &[0, 1, 2, 3, 4, 5, 6, 7]);

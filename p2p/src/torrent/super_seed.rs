@@ -16,11 +16,18 @@
 //!   (one while we choke it: enough to stay interested and be considered for a slot);
 //!   once it reports a revealed piece (`have`), from us or from anyone, it gets another;
 //! - the next piece revealed is the one revealed least often so far, then the one
-//!   fewest connected peers have, then the lowest. Until every piece has been revealed
-//!   once no piece is revealed twice; after that, duplicates go to the rarest pieces.
-//!   Lowest first keeps a lone reader streaming: the agent's HTTP body waits for piece 0,
-//!   and with ties broken at random a single cold pull got its first byte after 3.7 s
-//!   instead of 10 ms.
+//!   fewest connected peers have, then the first in piece order from this origin's
+//!   starting piece (wrapping around). Until every piece has been revealed once no
+//!   piece is revealed twice; after that, duplicates go to the rarest pieces. In order
+//!   keeps a lone reader streaming: the agent's HTTP body waits for piece 0, and with
+//!   ties broken at random a single cold pull got its first byte after 3.7 s instead
+//!   of 10 ms.
+//! - the starting piece spreads a blob's owners over it: the `k`-th of `n` origins
+//!   that hold it starts at piece `k·count/n` ([`crate::RevealOrder`]), so the primary
+//!   starts at 0 (a lone reader's first byte) and two origins serving one agent never
+//!   show it the same pieces first. Origins do not see each other's reveals; with the
+//!   same order they showed an agent the same pieces, and the agent, which asks an
+//!   origin only for what no other peer has, waited on both for ever.
 //!
 //! Standard clients handle this as BEP 16 intends. A client that never sends `have`
 //! for a piece we announced would stall; libtorrent sends them (`send_redundant_have`
@@ -48,13 +55,17 @@ pub struct SuperSeed {
     times_revealed: Vec<u32>,
     /// Pieces revealed to each connected peer.
     revealed: HashMap<ConnId, Bitfield>,
+    /// Ties are broken in piece order from here (wrapping around).
+    first: u32,
 }
 
 impl SuperSeed {
-    pub fn new(piece_count: u32) -> Self {
+    /// Reveals `piece_count` pieces, in order from `first` among equals.
+    pub fn new(piece_count: u32, first: u32) -> Self {
         Self {
             times_revealed: vec![0; piece_count as usize],
             revealed: HashMap::new(),
+            first: first.min(piece_count.saturating_sub(1)),
         }
     }
 
@@ -98,8 +109,8 @@ impl TorrentState {
         let mut out = Vec::new();
         for _ in open..target {
             let fresh = |piece: PieceIndex| !peer_has.has(piece) && !shown.has(piece);
-            let Some(piece) =
-                least_revealed(&seed.times_revealed, |p| self.picker.availability(p), fresh)
+            let availability = |p| self.picker.availability(p);
+            let Some(piece) = least_revealed(&seed.times_revealed, seed.first, availability, fresh)
             else {
                 break;
             };
@@ -111,9 +122,11 @@ impl TorrentState {
     }
 }
 
-/// The wanted piece revealed least often, then held by the fewest peers, then the lowest.
+/// The wanted piece revealed least often, then held by the fewest peers, then the first
+/// from `first` in piece order.
 fn least_revealed(
     times_revealed: &[u32],
+    first: u32,
     availability: impl Fn(PieceIndex) -> u32,
     wanted: impl Fn(PieceIndex) -> bool,
 ) -> Option<PieceIndex> {
@@ -125,7 +138,7 @@ fn least_revealed(
             (
                 times_revealed[piece.as_usize()],
                 availability(piece),
-                piece.get(),
+                (piece.get() + count - first) % count,
             )
         })
 }

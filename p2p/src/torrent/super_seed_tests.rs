@@ -95,3 +95,20 @@ async fn a_reported_piece_makes_room_for_the_next_and_held_pieces_are_never_show
     state.peers.get_mut(&b).unwrap().unchoked = true;
     assert_eq!(numbers(&state.reveal_to(b)), [0, 1, 2, 3]);
 }
+
+#[tokio::test]
+async fn an_origin_reveals_from_its_own_starting_piece() {
+    let (mut state, _dir) = state().await;
+    state.enable_super_seed_from(PIECES / 2);
+    state.status = Status::Seeding;
+    let agent = join(&mut state, 1, 1, &[]);
+    state.peers.get_mut(&agent).unwrap().unchoked = true;
+    assert_eq!(numbers(&state.reveal_to(agent)), [4, 5, 6, 7]);
+    let late = join(&mut state, 2, 2, &[]);
+    state.peers.get_mut(&late).unwrap().unchoked = true;
+    assert_eq!(
+        numbers(&state.reveal_to(late)),
+        [0, 1, 2, 3],
+        "then wraps around"
+    );
+}

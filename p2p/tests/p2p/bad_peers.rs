@@ -89,6 +89,7 @@ impl FakePeer {
             info_hash: meta.info_hash(),
             peer_id: self.peer_id,
             port: self.addr.port(),
+            ip: None,
             uploaded: 0,
             downloaded: 0,
             left: 0,

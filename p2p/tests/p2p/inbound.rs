@@ -121,6 +121,7 @@ async fn announce_on_behalf(tracker: &TestTracker, origin: &Engine, blob: &Blob)
         info_hash: blob.meta.info_hash(),
         peer_id: origin.peer_id(),
         port: origin.local_addr().port(),
+        ip: None,
         uploaded: 0,
         downloaded: 0,
         left: 0,

@@ -40,6 +40,7 @@ async fn seeders_listed(tracker: &TestTracker, blob: &Blob) -> u64 {
         info_hash: blob.meta.info_hash(),
         peer_id: PeerId::from_bytes(*b"-XX0001-probe0000000"),
         port: 9,
+        ip: None,
         uploaded: 0,
         downloaded: 0,
         left: 0,
