@@ -1,13 +1,15 @@
 //! `starling dev`: the whole cluster on loopback, the first thing a new user runs.
 //!
-//! Starts a [`LocalCluster`] on the design ports (or from `--base-port`), prints what
-//! runs where and how to push and pull, and stops every component cleanly on Ctrl-C or
-//! SIGTERM (in-flight requests finish, partial downloads are kept for the next start).
+//! Starts a [`LocalCluster`] on the design ports (or from `--base-port`) with the
+//! topology of a deployment, two origins with replicas 2 (`--origins N`: N origins,
+//! each blob on min(2, N) of them), prints what runs where and how to push and pull,
+//! and stops every component cleanly on Ctrl-C or SIGTERM (in-flight requests finish,
+//! partial downloads are kept for the next start).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use starling_cluster::{ClusterSpec, LocalCluster, PortPlan};
+use starling_cluster::{ClusterSpec, DEFAULT_ORIGINS, LocalCluster, PortPlan};
 
 #[derive(clap::Args)]
 pub struct DevArgs {
@@ -17,11 +19,15 @@ pub struct DevArgs {
     /// Number of agents to start.
     #[arg(long, default_value_t = 2)]
     pub agents: usize,
+    /// Number of origins on the ring; each blob is held by min(2, N) of them.
+    #[arg(long, default_value_t = DEFAULT_ORIGINS, value_parser = origins_in_range)]
+    pub origins: usize,
     /// Read blobs and tags through from this registry instead of the local filesystem.
     #[arg(long)]
     pub upstream_registry: Option<String>,
-    /// First port of the cluster: proxy on it, origin, tracker and build-index on the
-    /// next four, agent k from base+1000(k+1).
+    /// First port of the cluster: proxy on it, origin 0 (peer, HTTP), tracker and
+    /// build-index on the next four, origin k on base+100k+1 and +2, agent k from
+    /// base+1000(k+1).
     #[arg(long, default_value_t = 15000)]
     pub base_port: u16,
 }
@@ -32,14 +38,16 @@ pub async fn run(args: DevArgs) -> Result<(), String> {
         ports: PortPlan::Fixed {
             base: args.base_port,
         },
-        ..ClusterSpec::dev(&args.data_dir, args.agents)
+        ..ClusterSpec::dev(&args.data_dir, args.agents).with_origins(args.origins)
     };
+    // Before anything starts: a SIGTERM during start-up must stop the cluster, not
+    // kill the process.
+    let signal = starling_runtime::shutdown_on_signal();
     let mut cluster = LocalCluster::start(spec)
         .await
         .map_err(|e| format!("starling dev: {e}"))?;
     println!("{}", summary(&cluster, &args));
     let token = cluster.shutdown_token();
-    let signal = starling_runtime::shutdown_on_signal();
     tokio::spawn(async move {
         signal.cancelled().await;
         token.cancel();
@@ -62,17 +70,27 @@ fn summary(cluster: &LocalCluster, args: &DevArgs) -> String {
             args.data_dir.join("backend").display()
         ),
     };
-    let _ = writeln!(out, "Starling dev cluster ({storage})");
+    let (origins, replicas) = (
+        cluster.origins.len(),
+        cluster.configs.proxy.origins.replicas,
+    );
+    let plural = if origins == 1 { "" } else { "s" };
+    let _ = writeln!(
+        out,
+        "Starling dev cluster ({origins} origin{plural}, each blob on {replicas}; {storage})"
+    );
     let _ = writeln!(
         out,
         "  proxy        http://{}  (docker push)",
         cluster.proxy
     );
-    let _ = writeln!(
-        out,
-        "  origin       http://{}  peer {}",
-        cluster.origin, cluster.configs.origin.peer.listen
-    );
+    for (k, origin) in cluster.configs.origins.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  origin {k:<5} http://{}  peer {}",
+            origin.listen, origin.peer.listen
+        );
+    }
     let _ = writeln!(out, "  tracker      http://{}", cluster.tracker);
     let _ = writeln!(out, "  build-index  http://{}", cluster.build_index);
     for (k, agent) in cluster.agents.iter().enumerate() {
@@ -97,4 +115,17 @@ fn summary(cluster: &LocalCluster, args: &DevArgs) -> String {
     }
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     out
+}
+
+/// `--origins`: at least one, and few enough to fit the port plan.
+fn origins_in_range(value: &str) -> Result<usize, String> {
+    let n: usize = value.parse().map_err(|e| format!("{e}"))?;
+    if (1..=starling_cluster::MAX_FIXED_ORIGINS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "must be between 1 and {}",
+            starling_cluster::MAX_FIXED_ORIGINS
+        ))
+    }
 }

@@ -1,6 +1,7 @@
 //! `starling bench` as a script runs it: the process starts its own cluster, pulls, and
 //! prints one JSON object as its last stdout line. Only the report's shape and the
-//! figures that do not depend on timing are checked.
+//! figures that do not depend on timing are checked; both run two origins with replicas
+//! 2 unless told otherwise.
 
 use std::process::{Command, Output};
 
@@ -52,6 +53,8 @@ fn swarm_prints_a_json_report_line() {
     got.sort_unstable();
     let mut want = vec![
         "agents",
+        "origins",
+        "replicas",
         "size",
         "rate",
         "bound_s",
@@ -65,6 +68,10 @@ fn swarm_prints_a_json_report_line() {
     want.sort_unstable();
     assert_eq!(got, want);
     assert_eq!(report["agents"], 3);
+    assert_eq!(
+        (&report["origins"], &report["replicas"]),
+        (&2.into(), &2.into())
+    );
     assert_eq!(report["size"], 4 << 20);
     assert_eq!(report["rate"], 64 << 20);
     // F/R: 4 MiB at 64 MiB/s, whatever the agents did.
@@ -92,15 +99,30 @@ fn pull_prints_a_json_report_line_with_the_agent_memory() {
             "agent_peak_rss_mib",
             "agent_s",
             "direct_s",
+            "origins",
             "ratio",
+            "replicas",
             "size",
             "ttfb_ms"
         ]
     );
     assert_eq!(report["size"], 1 << 20);
+    assert_eq!(
+        (&report["origins"], &report["replicas"]),
+        (&2.into(), &2.into())
+    );
     assert!(
         number(&report, "agent_peak_rss_mib") > 0.0,
         "VmHWM of the agent child: {report:?}"
     );
     assert!(number(&report, "ttfb_ms") <= 1000.0 * number(&report, "agent_s"));
+}
+
+#[test]
+fn pull_runs_one_origin_when_told() {
+    let report = run_bench(&["pull", "--size", "64KiB", "--origins", "1"]);
+    assert_eq!(
+        (&report["origins"], &report["replicas"]),
+        (&1.into(), &1.into())
+    );
 }

@@ -1,49 +1,122 @@
-//! `starling dev` as a user runs it: the process starts a whole cluster, prints where
-//! everything is, serves a push and a pull through an agent, and exits 0 on SIGTERM.
+//! `starling dev` as a user runs it: the process starts a whole cluster (two origins
+//! with replicas 2 by default, `--origins 1` for one), prints where everything is,
+//! serves a push and a pull through an agent, and exits 0 on SIGTERM.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use starling_core::Digest;
 use starling_testkit::{poll_until, random_port};
 
-#[tokio::test]
-async fn dev_starts_a_cluster_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    // Agent 0 sits 1000 ports above the base; keep the whole plan below 65535.
-    let base = 20_000 + random_port() % 30_000;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .args([
-            "dev",
-            "--agents",
-            "1",
-            "--base-port",
-            &base.to_string(),
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starling dev starts");
-    let stdout = child.stdout.take().unwrap();
-    let summary = tokio::task::spawn_blocking(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.contains("Ctrl-C");
-            lines.push(line);
-            if done {
-                break;
+/// A `starling dev` process and where it listens.
+struct Dev {
+    child: Child,
+    base: u16,
+    summary: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Dev {
+    /// Starts `starling dev --agents 1 <extra>` on a random base port and waits for its
+    /// summary (the line that says how to stop it ends it).
+    async fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // Agent 0 sits 1000 ports above the base; keep the whole plan below 65535.
+        let base = 20_000 + random_port() % 30_000;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_starling"))
+            .args(["dev", "--agents", "1", "--base-port", &base.to_string()])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starling dev starts");
+        let stdout = child.stdout.take().unwrap();
+        let summary = tokio::task::spawn_blocking(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                let done = line.contains("Ctrl-C");
+                lines.push(line);
+                if done {
+                    break;
+                }
             }
+            lines.join("\n")
+        })
+        .await
+        .unwrap();
+        assert!(
+            dir.path().join("backend").exists(),
+            "storage under --data-dir"
+        );
+        Self {
+            child,
+            base,
+            summary,
+            _dir: dir,
         }
-        lines.join("\n")
-    })
-    .await
-    .unwrap();
-    let proxy = format!("127.0.0.1:{base}");
-    let agent = format!("127.0.0.1:{}", base + 1000);
+    }
+
+    fn addr(&self, offset: u16) -> String {
+        format!("127.0.0.1:{}", self.base + offset)
+    }
+
+    /// Whether `GET http://127.0.0.1:<base+offset>/health` answers 200.
+    async fn healthy(&self, offset: u16) -> bool {
+        let url = format!("http://{}/health", self.addr(offset));
+        reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// Pushes a blob to the proxy and pulls it back through agent 0.
+    async fn push_and_pull(&self) {
+        let (proxy, agent) = (self.addr(0), self.addr(1000));
+        let http = reqwest::Client::new();
+        let blob = format!("pushed to {proxy}, pulled from the swarm").into_bytes();
+        let digest = Digest::of(&blob);
+        let upload = format!("http://{proxy}/v2/team/app/blobs/uploads/?digest={digest}");
+        let pushed = http.post(upload).body(blob.clone()).send().await.unwrap();
+        assert_eq!(pushed.status(), reqwest::StatusCode::CREATED);
+        let pull = http
+            .get(format!("http://{agent}/v2/team/app/blobs/{digest}"))
+            .send();
+        let pulled = tokio::time::timeout(Duration::from_secs(60), pull)
+            .await
+            .expect("the pull through the agent answers within 60s")
+            .unwrap();
+        assert_eq!(pulled.status(), reqwest::StatusCode::OK);
+        assert_eq!(pulled.bytes().await.unwrap(), blob);
+    }
+
+    /// Sends SIGTERM and checks the process exits 0 soon after.
+    async fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let child = &mut self.child;
+        let exited = poll_until(Duration::from_secs(30), || {
+            let status = child.try_wait().unwrap();
+            async move { status.is_some() }
+        })
+        .await;
+        assert!(exited, "starling dev stops within 30s of SIGTERM");
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "starling dev exits 0 on SIGTERM: {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dev_starts_two_origins_and_stops_on_sigterm() {
+    let dev = Dev::start(&[]).await;
+    let summary = &dev.summary;
+    let (proxy, agent) = (dev.addr(0), dev.addr(1000));
     assert!(
         summary.contains(&format!("docker push {proxy}/team/app:1")),
         "{summary}"
@@ -52,37 +125,43 @@ async fn dev_starts_a_cluster_and_stops_on_sigterm() {
         summary.contains(&format!("docker pull {agent}/team/app:1")),
         "{summary}"
     );
+    assert!(summary.contains("2 origins, each blob on 2"), "{summary}");
+    for (origin, http, peer) in [(0, 2, 1), (1, 102, 101)] {
+        let line = format!("origin {origin}");
+        let line = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(&line))
+            .unwrap_or_else(|| panic!("no {line} in the summary:\n{summary}"));
+        assert!(
+            line.contains(&format!("http://{}", dev.addr(http))),
+            "{line}"
+        );
+        assert!(line.contains(&format!("peer {}", dev.addr(peer))), "{line}");
+        assert!(dev.healthy(http).await, "origin {origin} answers /health");
+    }
+    dev.push_and_pull().await;
+    dev.stop().await;
+}
 
-    let http = reqwest::Client::new();
-    let blob = b"pushed to the proxy, pulled from the swarm".to_vec();
-    let digest = Digest::of(&blob);
-    let upload = format!("http://{proxy}/v2/team/app/blobs/uploads/?digest={digest}");
-    let pushed = http.post(upload).body(blob.clone()).send().await.unwrap();
-    assert_eq!(pushed.status(), reqwest::StatusCode::CREATED);
-    let pulled = http
-        .get(format!("http://{agent}/v2/team/app/blobs/{digest}"))
-        .send()
-        .await
+#[tokio::test]
+async fn dev_runs_one_origin_when_told() {
+    let dev = Dev::start(&["--origins", "1"]).await;
+    let summary = &dev.summary;
+    assert!(summary.contains("1 origin, each blob on 1"), "{summary}");
+    assert!(!summary.contains("origin 1"), "{summary}");
+    assert!(dev.healthy(2).await, "origin 0 answers /health");
+    assert!(!dev.healthy(102).await, "no second origin");
+    dev.push_and_pull().await;
+    dev.stop().await;
+}
+
+#[test]
+fn dev_refuses_zero_origins() {
+    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
+        .args(["dev", "--origins", "0"])
+        .output()
         .unwrap();
-    assert_eq!(pulled.status(), reqwest::StatusCode::OK);
-    assert_eq!(pulled.bytes().await.unwrap(), blob);
-    assert!(
-        dir.path().join("backend").exists(),
-        "storage lives under --data-dir"
-    );
-
-    let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let exited = poll_until(Duration::from_secs(30), || {
-        let status = child.try_wait().unwrap();
-        async move { status.is_some() }
-    })
-    .await;
-    assert!(exited, "starling dev stops within 30s of SIGTERM");
-    let status = child.wait().unwrap();
-    assert!(
-        status.success(),
-        "starling dev exits 0 on SIGTERM: {status}"
-    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--origins"), "{stderr}");
 }

@@ -1,6 +1,11 @@
 //! The configuration of every component of a local cluster, from its spec and the
 //! addresses bound for it. Plain values: `starling dev` prints where things are from
 //! them, and a test can check them without starting anything.
+//!
+//! Every origin is a member of one ring (`spec.replicas` copies of each blob) that the
+//! tracker, build-index and proxy share; each origin keeps its own store under
+//! `origin-{k}/` and all of them share the one backend, as origins of a deployment
+//! share their object store.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -16,9 +21,10 @@ use crate::spec::ClusterSpec;
 #[derive(Debug, Clone)]
 pub struct BoundAddrs {
     pub proxy: SocketAddr,
-    pub origin: SocketAddr,
-    /// Where the origin's peer port is bound (port 0: any).
-    pub origin_peer: SocketAddr,
+    /// HTTP address of each origin.
+    pub origins: Vec<SocketAddr>,
+    /// Where each origin's peer port is to be bound (port 0: any).
+    pub origin_peers: Vec<SocketAddr>,
     pub tracker: SocketAddr,
     pub build_index: SocketAddr,
     /// Registry, peer and admin address of each agent.
@@ -29,7 +35,7 @@ pub struct BoundAddrs {
 #[derive(Debug, Clone)]
 pub struct ClusterConfigs {
     pub proxy: ProxyConfig,
-    pub origin: OriginConfig,
+    pub origins: Vec<OriginConfig>,
     pub tracker: TrackerConfig,
     pub build_index: BuildIndexConfig,
     pub agents: Vec<AgentConfig>,
@@ -38,25 +44,33 @@ pub struct ClusterConfigs {
 impl ClusterConfigs {
     pub fn build(spec: &ClusterSpec, addrs: &BoundAddrs) -> Self {
         let dir = &spec.data_dir;
-        let origins = ClusterConfig {
-            replicas: 1,
-            ..ClusterConfig::with_hosts([addrs.origin.to_string()])
+        let ring = ClusterConfig {
+            replicas: spec.replicas,
+            ..ClusterConfig::with_hosts(addrs.origins.iter().map(ToString::to_string))
         };
         let backends = backends(spec, dir);
-        let mut origin_peer = P2pConfig::with_listen(addrs.origin_peer);
-        origin_peer.egress_rate = spec.origin_rate;
-        let origin = OriginConfig {
-            listen: addrs.origin,
-            peer: origin_peer,
-            store: StoreConfig::with_root(dir.join("origin/store")),
-            backends: backends.clone(),
-            cluster: origins.clone(),
-            advertise: addrs.origin.to_string(),
-            ..OriginConfig::default()
-        };
+        let origins = addrs
+            .origins
+            .iter()
+            .zip(&addrs.origin_peers)
+            .enumerate()
+            .map(|(k, (&listen, &peer))| {
+                let mut p2p = P2pConfig::with_listen(peer);
+                p2p.egress_rate = spec.origin_rate;
+                OriginConfig {
+                    listen,
+                    peer: p2p,
+                    store: StoreConfig::with_root(dir.join(format!("origin-{k}/store"))),
+                    backends: backends.clone(),
+                    cluster: ring.clone(),
+                    advertise: listen.to_string(),
+                    ..OriginConfig::default()
+                }
+            })
+            .collect();
         let tracker = TrackerConfig {
             listen: addrs.tracker,
-            origins: origins.clone(),
+            origins: ring.clone(),
             advertise: addrs.tracker.to_string(),
             ..TrackerConfig::default()
         };
@@ -65,12 +79,12 @@ impl ClusterConfigs {
             database: dir.join("build-index/tags.db"),
             backends,
             advertise: addrs.build_index.to_string(),
-            origins: origins.clone(),
+            origins: ring.clone(),
             ..BuildIndexConfig::default()
         };
         let proxy = ProxyConfig {
             listen: addrs.proxy,
-            origins,
+            origins: ring,
             build_index: vec![addrs.build_index.to_string()],
             upload_dir: dir.join("proxy/uploads"),
             ..ProxyConfig::default()
@@ -83,7 +97,7 @@ impl ClusterConfigs {
             .collect();
         Self {
             proxy,
-            origin,
+            origins,
             tracker,
             build_index,
             agents,
@@ -155,8 +169,8 @@ mod tests {
         };
         let addrs = BoundAddrs {
             proxy: loopback(1),
-            origin: loopback(2),
-            origin_peer: loopback(0),
+            origins: vec![loopback(2), loopback(8)],
+            origin_peers: vec![loopback(0), loopback(0)],
             tracker: loopback(3),
             build_index: loopback(4),
             agents: vec![[loopback(5), loopback(6), loopback(7)]],
@@ -173,5 +187,37 @@ mod tests {
         assert_eq!(extra.registry_listen, loopback(0));
         assert_eq!(member.store.root, Path::new("/data/agent-0/store"));
         assert_eq!(extra.store.root, Path::new("/data/agent-1/store"));
+    }
+
+    #[test]
+    fn every_origin_is_on_one_ring_with_its_own_store() {
+        let spec = ClusterSpec {
+            ports: PortPlan::Ephemeral,
+            ..ClusterSpec::dev("/data", 0)
+        };
+        let addrs = BoundAddrs {
+            proxy: loopback(1),
+            origins: vec![loopback(2), loopback(8)],
+            origin_peers: vec![loopback(0), loopback(9)],
+            tracker: loopback(3),
+            build_index: loopback(4),
+            agents: Vec::new(),
+        };
+        let configs = ClusterConfigs::build(&spec, &addrs);
+        let hosts = ["127.0.0.1:2", "127.0.0.1:8"];
+        assert_eq!(configs.origins.len(), 2);
+        for (k, origin) in configs.origins.iter().enumerate() {
+            assert_eq!(origin.cluster.hosts, hosts);
+            assert_eq!(origin.cluster.replicas, 2);
+            assert_eq!(origin.advertise, hosts[k]);
+            let root = format!("/data/origin-{k}/store");
+            assert_eq!(origin.store.root, Path::new(&root));
+            let backends = format!("{:?}", origin.backends);
+            assert_eq!(backends, format!("{:?}", configs.origins[0].backends));
+        }
+        assert_eq!(configs.origins[1].peer.listen, loopback(9));
+        assert_eq!(configs.tracker.origins, configs.origins[0].cluster);
+        assert_eq!(configs.proxy.origins, configs.origins[0].cluster);
+        assert_eq!(configs.build_index.origins, configs.origins[0].cluster);
     }
 }

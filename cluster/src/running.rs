@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use starling_config::AgentConfig;
 
 use crate::configs::{self, BoundAddrs, ClusterConfigs};
-use crate::spec::{ClusterSpec, PortPlan};
+use crate::spec::{ClusterSpec, PortPlan, Slot};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -23,8 +23,16 @@ pub enum ClusterError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{agents} agents do not fit below port 65535 from base port {base}")]
-    PortsExhausted { agents: usize, base: u16 },
+    #[error(
+        "{origins} origins and {agents} agents do not fit below port 65535 from base port {base}"
+    )]
+    PortsExhausted {
+        origins: usize,
+        agents: usize,
+        base: u16,
+    },
+    #[error("invalid cluster: {0}")]
+    Spec(String),
     #[error("creating the data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -53,7 +61,8 @@ pub struct AgentAddrs {
 pub struct LocalCluster {
     pub configs: ClusterConfigs,
     pub proxy: SocketAddr,
-    pub origin: SocketAddr,
+    /// The HTTP address of each origin; every one is on the ring of all of them.
+    pub origins: Vec<SocketAddr>,
     pub tracker: SocketAddr,
     pub build_index: SocketAddr,
     pub agents: Vec<AgentAddrs>,
@@ -68,6 +77,7 @@ type Task = JoinHandle<Result<(), String>>;
 impl LocalCluster {
     /// Binds every listener, then starts the components; returns once all are ready.
     pub async fn start(spec: ClusterSpec) -> Result<Self, ClusterError> {
+        spec.check().map_err(ClusterError::Spec)?;
         std::fs::create_dir_all(&spec.data_dir).map_err(|source| ClusterError::DataDir {
             path: spec.data_dir.display().to_string(),
             source,
@@ -79,7 +89,7 @@ impl LocalCluster {
         let tasks = start_components(&configs, listeners, &shutdown);
         let cluster = Self {
             proxy: addrs.proxy,
-            origin: addrs.origin,
+            origins: addrs.origins.clone(),
             tracker: addrs.tracker,
             build_index: addrs.build_index,
             agents: addrs
@@ -163,12 +173,17 @@ impl LocalCluster {
     /// Polls every component's readiness endpoint until all answer 200.
     async fn wait_ready(&self, timeout: Duration) -> Result<(), ClusterError> {
         let http = reqwest::Client::new();
-        let mut probes = vec![
-            ("origin".to_owned(), self.origin),
+        let mut probes: Vec<(String, SocketAddr)> = self
+            .origins
+            .iter()
+            .enumerate()
+            .map(|(k, &addr)| (format!("origin {k}"), addr))
+            .collect();
+        probes.extend([
             ("tracker".to_owned(), self.tracker),
             ("build-index".to_owned(), self.build_index),
             ("proxy".to_owned(), self.proxy),
-        ];
+        ]);
         probes.extend(
             self.agents
                 .iter()
@@ -208,8 +223,9 @@ impl LocalCluster {
 /// Every listener of the cluster, bound before anything starts.
 struct Listeners {
     proxy: TcpListener,
-    origin: TcpListener,
-    origin_peer: SocketAddr,
+    origins: Vec<TcpListener>,
+    /// Each origin binds its own peer port when it starts (port 0: any).
+    origin_peers: Vec<SocketAddr>,
     tracker: TcpListener,
     build_index: TcpListener,
     agents: Vec<AgentListeners>,
@@ -219,14 +235,15 @@ impl Listeners {
     async fn bind(spec: &ClusterSpec) -> Result<Self, ClusterError> {
         let plan = spec.ports;
         let exhausted = || ClusterError::PortsExhausted {
+            origins: spec.origins,
             agents: spec.agents,
             base: match plan {
                 PortPlan::Fixed { base } => base,
                 PortPlan::Ephemeral => 0,
             },
         };
-        let addr = |agent: Option<usize>, offset: u16| {
-            plan.port(agent, offset)
+        let addr = |slot: Slot| {
+            plan.port(slot)
                 .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
                 .ok_or_else(exhausted)
         };
@@ -234,17 +251,23 @@ impl Listeners {
         for k in 0..spec.agents {
             let what = format!("agent {k}");
             agents.push(AgentListeners {
-                registry: bind(&format!("{what} registry"), addr(Some(k), 0)?).await?,
-                peer: bind(&format!("{what} peer"), addr(Some(k), 1)?).await?,
-                admin: bind(&format!("{what} admin"), addr(Some(k), 2)?).await?,
+                registry: bind(&format!("{what} registry"), addr(Slot::Agent(k, 0))?).await?,
+                peer: bind(&format!("{what} peer"), addr(Slot::Agent(k, 1))?).await?,
+                admin: bind(&format!("{what} admin"), addr(Slot::Agent(k, 2))?).await?,
             });
         }
+        let mut origins = Vec::with_capacity(spec.origins);
+        let mut origin_peers = Vec::with_capacity(spec.origins);
+        for k in 0..spec.origins {
+            origins.push(bind(&format!("origin {k}"), addr(Slot::OriginHttp(k))?).await?);
+            origin_peers.push(addr(Slot::OriginPeer(k))?);
+        }
         Ok(Self {
-            proxy: bind("proxy", addr(None, 0)?).await?,
-            origin_peer: addr(None, 1)?,
-            origin: bind("origin", addr(None, 2)?).await?,
-            tracker: bind("tracker", addr(None, 3)?).await?,
-            build_index: bind("build-index", addr(None, 4)?).await?,
+            proxy: bind("proxy", addr(Slot::Proxy)?).await?,
+            origins,
+            origin_peers,
+            tracker: bind("tracker", addr(Slot::Tracker)?).await?,
+            build_index: bind("build-index", addr(Slot::BuildIndex)?).await?,
             agents,
         })
     }
@@ -253,8 +276,8 @@ impl Listeners {
         let local = |l: &TcpListener| l.local_addr().expect("a bound listener has an address");
         BoundAddrs {
             proxy: local(&self.proxy),
-            origin: local(&self.origin),
-            origin_peer: self.origin_peer,
+            origins: self.origins.iter().map(local).collect(),
+            origin_peers: self.origin_peers.clone(),
             tracker: local(&self.tracker),
             build_index: local(&self.build_index),
             agents: self
@@ -290,11 +313,17 @@ fn start_components(
         (name.to_owned(), task)
     }
     let token = || shutdown.child_token();
-    let mut tasks = vec![
-        spawn(
-            "origin",
-            starling_origin::run(configs.origin.clone(), listeners.origin, token()),
-        ),
+    let mut tasks: Vec<_> = configs
+        .origins
+        .iter()
+        .zip(listeners.origins)
+        .enumerate()
+        .map(|(k, (cfg, listener))| {
+            let run = starling_origin::run(cfg.clone(), listener, token());
+            spawn(&format!("origin {k}"), run)
+        })
+        .collect();
+    tasks.extend([
         spawn(
             "build-index",
             starling_build_index::run(configs.build_index.clone(), listeners.build_index, token()),
@@ -307,7 +336,7 @@ fn start_components(
             "proxy",
             starling_proxy::run(configs.proxy.clone(), listeners.proxy, token()),
         ),
-    ];
+    ]);
     for (k, (cfg, agent)) in configs.agents.iter().zip(listeners.agents).enumerate() {
         tasks.push(spawn(
             &format!("agent {k}"),

@@ -1,34 +1,64 @@
-//! What a local cluster is made of.
+//! What a local cluster is made of, and where each part listens.
 
 use std::path::PathBuf;
 
 use starling_config::ByteRate;
 
+/// Origins a cluster runs unless told otherwise: the topology of a deployment.
+pub const DEFAULT_ORIGINS: usize = 2;
+
+/// Origins that fit between the cluster's services and agent 0 in a [`PortPlan::Fixed`]
+/// (origin k at `base+100k+1`, so origin 10 would take agent 0's peer port).
+pub const MAX_FIXED_ORIGINS: usize = 10;
+
+/// The replicas of a ring of `origins` origins: two copies of every blob, or one when
+/// there is only one origin.
+pub fn default_replicas(origins: usize) -> usize {
+    origins.min(2)
+}
+
 /// Where the components listen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortPlan {
     /// The dev-cluster ports of design.md, shifted by `base - 15000`: proxy `base`,
-    /// origin peer `base+1`, origin `base+2`, tracker `base+3`, build-index `base+4`;
+    /// origin 0 peer `base+1` and HTTP `base+2`, tracker `base+3`, build-index `base+4`;
+    /// origin k peer `base+100k+1` and HTTP `base+100k+2` (origin 1: 15101, 15102);
     /// agent k on `base+1000(k+1)` (registry), `+1` (peer), `+2` (admin).
     Fixed { base: u16 },
     /// Any free loopback ports (benchmarks, tests).
     Ephemeral,
 }
 
+/// One listener of the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Proxy,
+    Tracker,
+    BuildIndex,
+    OriginPeer(usize),
+    OriginHttp(usize),
+    /// Agent k's registry (0), peer (1) or admin (2) port.
+    Agent(usize, u16),
+}
+
 impl PortPlan {
     /// The dev cluster of design.md.
     pub const DEV: PortPlan = PortPlan::Fixed { base: 15000 };
 
-    /// The port of a cluster service (`offset` 0..=4) or of agent `k` (`offset` 0..=2).
-    pub(crate) fn port(self, agent: Option<usize>, offset: u16) -> Option<u16> {
+    /// The port of `slot`: 0 (any) in an ephemeral plan, `None` past 65535.
+    pub(crate) fn port(self, slot: Slot) -> Option<u16> {
         let PortPlan::Fixed { base } = self else {
             return Some(0);
         };
-        let agent_base = match agent {
-            None => 0,
-            Some(k) => 1000 * (k as u32 + 1),
+        let offset = match slot {
+            Slot::Proxy => 0,
+            Slot::Tracker => 3,
+            Slot::BuildIndex => 4,
+            Slot::OriginPeer(k) => 100 * k as u64 + 1,
+            Slot::OriginHttp(k) => 100 * k as u64 + 2,
+            Slot::Agent(k, offset) => 1000 * (k as u64 + 1) + u64::from(offset),
         };
-        u16::try_from(u32::from(base) + agent_base + u32::from(offset)).ok()
+        u16::try_from(u64::from(base) + offset).ok()
     }
 }
 
@@ -38,26 +68,62 @@ pub struct ClusterSpec {
     /// Holds every component's data: stores, databases, the filesystem backend.
     pub data_dir: PathBuf,
     pub agents: usize,
+    /// Origins on the ring (at least 1; at most [`MAX_FIXED_ORIGINS`] on fixed ports).
+    pub origins: usize,
+    /// Origins that hold each blob (1 to `origins`).
+    pub replicas: usize,
     pub ports: PortPlan,
     /// Read blobs and tags through from this registry instead of the filesystem backend.
     pub upstream_registry: Option<String>,
     /// Ingress and egress cap of every agent (benchmarks).
     pub agent_rate: Option<ByteRate>,
-    /// Egress cap of the origin's peer port (benchmarks).
+    /// Egress cap of every origin's peer port (benchmarks).
     pub origin_rate: Option<ByteRate>,
 }
 
 impl ClusterSpec {
-    /// A dev cluster under `data_dir` with `agents` agents on the design ports.
+    /// A dev cluster under `data_dir` with `agents` agents on the design ports: two
+    /// origins with replicas 2, as a deployment runs them.
     pub fn dev(data_dir: impl Into<PathBuf>, agents: usize) -> Self {
         Self {
             data_dir: data_dir.into(),
             agents,
+            origins: DEFAULT_ORIGINS,
+            replicas: default_replicas(DEFAULT_ORIGINS),
             ports: PortPlan::DEV,
             upstream_registry: None,
             agent_rate: None,
             origin_rate: None,
         }
+    }
+
+    /// This spec with `origins` origins and [`default_replicas`] of them per blob.
+    pub fn with_origins(self, origins: usize) -> Self {
+        Self {
+            origins,
+            replicas: default_replicas(origins),
+            ..self
+        }
+    }
+
+    /// Why this spec cannot run, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if self.origins == 0 {
+            return Err("a cluster needs at least 1 origin".into());
+        }
+        if self.replicas == 0 || self.replicas > self.origins {
+            return Err(format!(
+                "replicas must be between 1 and the number of origins ({}), not {}",
+                self.origins, self.replicas
+            ));
+        }
+        if matches!(self.ports, PortPlan::Fixed { .. }) && self.origins > MAX_FIXED_ORIGINS {
+            return Err(format!(
+                "at most {MAX_FIXED_ORIGINS} origins fit below agent 0's ports, not {}",
+                self.origins
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -68,12 +134,50 @@ mod tests {
     #[test]
     fn dev_ports_follow_the_design() {
         let plan = PortPlan::DEV;
-        let cluster: Vec<_> = (0..5).map(|o| plan.port(None, o).unwrap()).collect();
+        let cluster: Vec<_> = [
+            Slot::Proxy,
+            Slot::OriginPeer(0),
+            Slot::OriginHttp(0),
+            Slot::Tracker,
+            Slot::BuildIndex,
+        ]
+        .into_iter()
+        .map(|slot| plan.port(slot).unwrap())
+        .collect();
         assert_eq!(cluster, [15000, 15001, 15002, 15003, 15004]);
-        assert_eq!(plan.port(Some(0), 0), Some(16000));
-        assert_eq!(plan.port(Some(0), 2), Some(16002));
-        assert_eq!(plan.port(Some(3), 1), Some(19001));
-        assert_eq!(plan.port(Some(60), 0), None, "past 65535");
-        assert_eq!(PortPlan::Ephemeral.port(Some(60), 0), Some(0));
+        assert_eq!(plan.port(Slot::OriginPeer(1)), Some(15101));
+        assert_eq!(plan.port(Slot::OriginHttp(1)), Some(15102));
+        assert_eq!(plan.port(Slot::OriginHttp(9)), Some(15902));
+        assert_eq!(plan.port(Slot::Agent(0, 0)), Some(16000));
+        assert_eq!(plan.port(Slot::Agent(0, 2)), Some(16002));
+        assert_eq!(plan.port(Slot::Agent(3, 1)), Some(19001));
+        assert_eq!(plan.port(Slot::Agent(60, 0)), None, "past 65535");
+        assert_eq!(PortPlan::Ephemeral.port(Slot::Agent(60, 0)), Some(0));
+    }
+
+    #[test]
+    fn the_default_topology_is_two_origins_with_two_replicas() {
+        let spec = ClusterSpec::dev("/data", 1);
+        assert_eq!((spec.origins, spec.replicas), (2, 2));
+        assert_eq!(spec.check(), Ok(()));
+        let one = spec.clone().with_origins(1);
+        assert_eq!((one.origins, one.replicas), (1, 1));
+        let three = spec.clone().with_origins(3);
+        assert_eq!((three.origins, three.replicas), (3, 2));
+        assert!(spec.clone().with_origins(0).check().is_err());
+        assert!(
+            spec.clone().with_origins(11).check().is_err(),
+            "fixed ports"
+        );
+        let many = ClusterSpec {
+            ports: PortPlan::Ephemeral,
+            ..spec.clone().with_origins(11)
+        };
+        assert_eq!(many.check(), Ok(()));
+        let over = ClusterSpec {
+            replicas: 3,
+            ..spec
+        };
+        assert!(over.check().is_err());
     }
 }

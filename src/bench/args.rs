@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
 use starling_config::{ByteRate, ByteSize};
 
 #[derive(clap::Args)]
@@ -39,6 +40,8 @@ pub struct SwarmArgs {
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
     #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
     pub data: DataDirArg,
 }
 
@@ -59,7 +62,25 @@ pub struct PullArgs {
     #[arg(long)]
     pub pipeline_depth: Option<usize>,
     #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
     pub data: DataDirArg,
+}
+
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct TopologyArg {
+    /// Origins on the ring, as in a deployment; each blob is held (and seeded) by
+    /// min(2, N) of them.
+    #[arg(long, default_value_t = starling_cluster::DEFAULT_ORIGINS,
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub origins: usize,
+}
+
+impl TopologyArg {
+    /// Origins that hold each blob.
+    pub fn replicas(self) -> usize {
+        starling_cluster::default_replicas(self.origins)
+    }
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -96,6 +117,8 @@ mod tests {
         assert_eq!(args.rate, ByteRate::mib_per_sec(64));
         assert_eq!(args.origin_rate, None);
         assert_eq!(args.timeout, None);
+        assert_eq!(args.topology.origins, 2, "the topology of a deployment");
+        assert_eq!(args.topology.replicas(), 2);
     }
 
     #[test]
@@ -118,5 +141,17 @@ mod tests {
         };
         assert_eq!(args.size, ByteSize::gib(1));
         assert_eq!(args.timeout, Duration::from_secs(600));
+        assert_eq!(args.topology.origins, 2);
+    }
+
+    #[test]
+    fn one_origin_has_one_replica_and_none_is_refused() {
+        let cli = Cli::try_parse_from(["bench", "pull", "--size", "1MiB", "--origins", "1"]);
+        let BenchKind::Pull(args) = cli.unwrap().kind else {
+            panic!("pull expected");
+        };
+        assert_eq!((args.topology.origins, args.topology.replicas()), (1, 1));
+        let none = ["bench", "pull", "--size", "1MiB", "--origins", "0"];
+        assert!(Cli::try_parse_from(none).is_err());
     }
 }

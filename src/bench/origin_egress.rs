@@ -1,5 +1,5 @@
-//! The origin's peer egress: the p2p engine's `starling_p2p_uploaded_bytes_total`
-//! counters (one per remote peer class) summed from the origin's `GET /metrics`.
+//! The origins' peer egress: the p2p engine's `starling_p2p_uploaded_bytes_total`
+//! counters (one per remote peer class) summed from every origin's `GET /metrics`.
 
 use std::net::SocketAddr;
 
@@ -7,8 +7,20 @@ use anyhow::{Context, ensure};
 
 const UPLOADED: &str = "starling_p2p_uploaded_bytes_total";
 
+/// Piece bytes the origins at `origins` have sent to peers of every class so far.
+pub async fn origins_sent_bytes(
+    http: &reqwest::Client,
+    origins: &[SocketAddr],
+) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for &origin in origins {
+        total += origin_sent_bytes(http, origin).await?;
+    }
+    Ok(total)
+}
+
 /// Piece bytes the origin at `origin` has sent to peers of every class so far.
-pub async fn origin_sent_bytes(http: &reqwest::Client, origin: SocketAddr) -> anyhow::Result<u64> {
+async fn origin_sent_bytes(http: &reqwest::Client, origin: SocketAddr) -> anyhow::Result<u64> {
     let url = format!("http://{origin}/metrics");
     let response = http
         .get(&url)

@@ -1,8 +1,10 @@
 //! `starling bench pull`: one cold pull of a blob through an agent against a direct
-//! download of the same blob from the origin (`GET /namespace/{ns}/blobs/{digest}`),
-//! both uncapped on loopback and both hashed by the client as they arrive.
+//! download of the same blob from an origin (`GET /namespace/{ns}/blobs/{digest}`),
+//! both uncapped on loopback and both hashed by the client as they arrive. The cluster
+//! has the topology of a deployment (`--origins`, default two with replicas 2), so the
+//! lone agent finds every owner of the blob seeding it.
 //!
-//! The direct download runs first. The blob was just uploaded, so both read the origin's
+//! The direct download, from the blob's first owner, runs first. The blob was just uploaded, so both read the origin's
 //! copy from the page cache; the agent starts with an empty cache and gets every piece
 //! through the peer wire, verifying SHA-1 per piece and sha256 over the blob as it
 //! commits. The agent runs as a child process so its peak resident set can be read;
@@ -31,10 +33,12 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data)?;
     let progress = Progress::new();
     progress.note(&format!(
-        "starting a cluster without agents under {}",
+        "starting a cluster of {} origins (replicas {}) without agents under {}",
+        args.topology.origins,
+        args.topology.replicas(),
         dir.path().display()
     ));
-    let cluster = setup::start_cluster(dir.path(), 0, Rates::default()).await?;
+    let cluster = setup::start_cluster(dir.path(), 0, args.topology, Rates::default()).await?;
     let measured = measure(&cluster, &args, &progress, &dir).await;
     let stopped = cluster.stop().await.context("stopping the cluster");
     let report = measured?;
@@ -53,10 +57,16 @@ async fn measure(
     progress: &Progress,
     dir: &DataDir,
 ) -> anyhow::Result<PullReport> {
-    let blob = put_random_blob(cluster.origin, NAMESPACE, args.size.as_u64(), dir.path()).await?;
+    let ring = &cluster.configs.proxy.origins;
+    let size = args.size.as_u64();
+    let blob = put_random_blob(ring, NAMESPACE, size, dir.path(), args.timeout).await?;
     progress.note(&format!(
-        "blob {} ({} bytes, {} pieces of {} bytes) is in the origin",
-        blob.digest, blob.size, blob.piece_count, blob.piece_length
+        "blob {} ({} bytes, {} pieces of {} bytes) is in the origins {}",
+        blob.digest,
+        blob.size,
+        blob.piece_count,
+        blob.piece_length,
+        blob.owners.join(", ")
     ));
     let puller = Puller {
         http: reqwest::Client::new(),
@@ -65,7 +75,7 @@ async fn measure(
     };
     let direct_url = format!(
         "http://{}{}",
-        cluster.origin,
+        blob.owners[0],
         starling_origin::paths::blob(&blob.namespace, &blob.digest)
     );
     let direct = puller.pull("direct", direct_url, &blob).await?;
@@ -95,6 +105,8 @@ async fn measure(
     stopped?;
 
     Ok(PullReport::new(&PullFigures {
+        origins: cluster.origins.len(),
+        replicas: blob.owners.len(),
         size: blob.size,
         agent: through_agent.done,
         direct: direct.done,

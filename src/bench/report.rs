@@ -44,9 +44,12 @@ pub fn percentile(samples: &[Duration], p: f64) -> Option<Duration> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SwarmReport {
     pub agents: u32,
+    /// Origins on the ring, and how many of them hold (and seed) the blob.
+    pub origins: usize,
+    pub replicas: usize,
     /// Blob size in bytes.
     pub size: u64,
-    /// The cap of every agent (both directions) and of the origin, bytes per second.
+    /// The cap of every agent (both directions) and of every origin, bytes per second.
     pub rate: u64,
     pub bound_s: f64,
     pub p50_s: f64,
@@ -54,7 +57,7 @@ pub struct SwarmReport {
     pub max_s: f64,
     pub p50_over_bound: f64,
     pub p99_over_bound: f64,
-    /// Bytes the origin sent to peers, divided by the blob size.
+    /// Bytes the origins sent to peers (all of them together), divided by the blob size.
     pub origin_egress_ratio: f64,
 }
 
@@ -62,6 +65,8 @@ pub struct SwarmReport {
 #[derive(Debug, Clone)]
 pub struct SwarmFigures {
     pub agents: u32,
+    pub origins: usize,
+    pub replicas: usize,
     pub size: u64,
     pub rate: u64,
     pub bound: Duration,
@@ -79,6 +84,8 @@ impl SwarmReport {
         let bound = figures.bound.as_secs_f64();
         Some(Self {
             agents: figures.agents,
+            origins: figures.origins,
+            replicas: figures.replicas,
             size: figures.size,
             rate: figures.rate,
             bound_s: round(bound, 3),
@@ -95,6 +102,9 @@ impl SwarmReport {
 /// The last line of `starling bench pull`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PullReport {
+    /// Origins on the ring, and how many of them hold (and seed) the blob.
+    pub origins: usize,
+    pub replicas: usize,
     pub size: u64,
     pub agent_s: f64,
     pub direct_s: f64,
@@ -109,6 +119,8 @@ pub struct PullReport {
 /// What one pull run measured.
 #[derive(Debug, Clone, Copy)]
 pub struct PullFigures {
+    pub origins: usize,
+    pub replicas: usize,
     pub size: u64,
     pub agent: Duration,
     pub direct: Duration,
@@ -121,6 +133,8 @@ impl PullReport {
         let agent = figures.agent.as_secs_f64();
         let direct = figures.direct.as_secs_f64();
         Self {
+            origins: figures.origins,
+            replicas: figures.replicas,
             size: figures.size,
             agent_s: round(agent, 3),
             direct_s: round(direct, 3),
@@ -211,6 +225,8 @@ mod tests {
     fn swarm_json_line_has_the_keys_in_order() {
         let figures = SwarmFigures {
             agents: 3,
+            origins: 2,
+            replicas: 2,
             size: 4 << 20,
             rate: 1 << 20,
             bound: secs(4.0),
@@ -220,7 +236,7 @@ mod tests {
         let line = json_line(&SwarmReport::new(&figures).unwrap());
         assert_eq!(
             line,
-            r#"{"agents":3,"size":4194304,"rate":1048576,"bound_s":4.0,"p50_s":4.4,"p99_s":5.0,"max_s":5.0,"p50_over_bound":1.1,"p99_over_bound":1.25,"origin_egress_ratio":1.25}"#
+            r#"{"agents":3,"origins":2,"replicas":2,"size":4194304,"rate":1048576,"bound_s":4.0,"p50_s":4.4,"p99_s":5.0,"max_s":5.0,"p50_over_bound":1.1,"p99_over_bound":1.25,"origin_egress_ratio":1.25}"#
         );
         let no_pulls = SwarmFigures {
             pull_times: Vec::new(),
@@ -232,6 +248,8 @@ mod tests {
     #[test]
     fn pull_json_line_has_the_keys_in_order() {
         let figures = PullFigures {
+            origins: 2,
+            replicas: 2,
             size: 1 << 30,
             agent: secs(2.2),
             direct: secs(2.0),
@@ -240,7 +258,7 @@ mod tests {
         };
         assert_eq!(
             json_line(&PullReport::new(&figures)),
-            r#"{"size":1073741824,"agent_s":2.2,"direct_s":2.0,"ratio":1.1,"ttfb_ms":12.35,"agent_peak_rss_mib":48.0}"#
+            r#"{"origins":2,"replicas":2,"size":1073741824,"agent_s":2.2,"direct_s":2.0,"ratio":1.1,"ttfb_ms":12.35,"agent_peak_rss_mib":48.0}"#
         );
     }
 }

@@ -8,7 +8,7 @@ use starling_cluster::{ClusterSpec, LocalCluster, PortPlan};
 use starling_config::ByteRate;
 use tempfile::TempDir;
 
-use crate::bench::args::DataDirArg;
+use crate::bench::args::{DataDirArg, TopologyArg};
 
 /// The benchmark's data directory: the one given, or a temporary one removed on drop.
 pub struct DataDir {
@@ -45,22 +45,27 @@ impl DataDir {
     }
 }
 
-/// Rate caps of the cluster's peer ports; `None` is unlimited.
+/// Rate caps of the cluster's peer ports (the origin cap is per origin); `None` is
+/// unlimited.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rates {
     pub agent: Option<ByteRate>,
     pub origin: Option<ByteRate>,
 }
 
-/// Starts proxy, origin, tracker, build-index and `agents` agents under `dir/cluster`.
+/// Starts proxy, the origins of `topology`, tracker, build-index and `agents` agents
+/// under `dir/cluster`.
 pub async fn start_cluster(
     dir: &Path,
     agents: usize,
+    topology: TopologyArg,
     rates: Rates,
 ) -> anyhow::Result<LocalCluster> {
     let spec = ClusterSpec {
         data_dir: dir.join("cluster"),
         agents,
+        origins: topology.origins,
+        replicas: topology.replicas(),
         ports: PortPlan::Ephemeral,
         upstream_registry: None,
         agent_rate: rates.agent,

@@ -1,9 +1,11 @@
-//! `starling bench swarm`: N agents, each capped at R in and out, with the origin capped
-//! at R out, pull one blob of F bytes at once. Each agent's time runs from the common
-//! start until its HTTP body is fully read and hashes to the blob's digest; the report
-//! compares the percentiles with the Kumar–Ross bound and the origin's peer egress with F.
-//! `--origin-rate` gives the origin a cap of its own, to tell the origin's share of a
-//! slow run from the agents'.
+//! `starling bench swarm`: N agents, each capped at R in and out, with every origin
+//! capped at R out, pull one blob of F bytes at once. The cluster has the topology of a
+//! deployment (`--origins`, default two with replicas 2): every owner of the blob seeds
+//! it, so the bound counts their upload capacity together. Each agent's time runs from
+//! the common start until its HTTP body is fully read and hashes to the blob's digest;
+//! the report compares the percentiles with the Kumar–Ross bound and the origins' peer
+//! egress (summed) with F. `--origin-rate` gives the origins a cap of their own, to tell
+//! the origins' share of a slow run from the agents'.
 
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use tokio::time::Instant;
 use crate::bench::args::SwarmArgs;
 use crate::bench::blob::{BenchBlob, put_random_blob};
 use crate::bench::cpu;
-use crate::bench::origin_egress::origin_sent_bytes;
+use crate::bench::origin_egress::origins_sent_bytes;
 use crate::bench::progress::{self, Progress};
 use crate::bench::report::{
     Capacities, SwarmFigures, SwarmReport, json_line, kumar_ross_bound, percentile,
@@ -24,6 +26,9 @@ use crate::bench::setup::{self, DataDir, Rates};
 use crate::bench::workers::{PullTarget, PullTimes, timed_pull};
 
 const NAMESPACE: &str = "bench/swarm";
+/// How long the blob's first owner may take to copy it to the others (uncapped: the
+/// origins copy over HTTP, not through their capped peer ports).
+const COPY_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub async fn run(args: SwarmArgs) -> anyhow::Result<()> {
     ensure!(args.size.as_u64() > 0, "--size must be at least 1B");
@@ -37,17 +42,20 @@ pub async fn run(args: SwarmArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data)?;
     let progress = Progress::new();
     progress.note(&format!(
-        "starting a cluster of {} agents capped at {} (origin {origin_rate}) under {} \
-         (open files: {open_files})",
+        "starting a cluster of {} agents capped at {} and {} origins (replicas {}) capped \
+         at {origin_rate} under {} (open files: {open_files})",
         args.agents,
         args.rate,
+        args.topology.origins,
+        args.topology.replicas(),
         dir.path().display()
     ));
     let rates = Rates {
         agent: Some(args.rate),
         origin: Some(origin_rate),
     };
-    let cluster = setup::start_cluster(dir.path(), args.agents as usize, rates).await?;
+    let agents = args.agents as usize;
+    let cluster = setup::start_cluster(dir.path(), agents, args.topology, rates).await?;
     let measured = measure(&cluster, &args, &progress, &dir).await;
     let stopped = cluster.stop().await.context("stopping the cluster");
     let report = measured?;
@@ -72,14 +80,20 @@ async fn measure(
     dir: &DataDir,
 ) -> anyhow::Result<SwarmReport> {
     let size = args.size.as_u64();
-    let blob = put_random_blob(cluster.origin, NAMESPACE, size, dir.path()).await?;
-    progress.note(&format!(
-        "blob {} ({} bytes, {} pieces of {} bytes) is in the origin",
-        blob.digest, blob.size, blob.piece_count, blob.piece_length
-    ));
     let rate = args.rate.as_u64() as f64;
+    let origin_rate = args.origin_rate.unwrap_or(args.rate).as_u64() as f64;
+    let ring = &cluster.configs.proxy.origins;
+    let blob = put_random_blob(ring, NAMESPACE, size, dir.path(), COPY_TIMEOUT).await?;
+    progress.note(&format!(
+        "blob {} ({} bytes, {} pieces of {} bytes) is in the origins {}",
+        blob.digest,
+        blob.size,
+        blob.piece_count,
+        blob.piece_length,
+        blob.owners.join(", ")
+    ));
     let caps = Capacities {
-        origin_up: args.origin_rate.unwrap_or(args.rate).as_u64() as f64,
+        origin_up: origin_rate * blob.owners.len() as f64,
         agent_down: rate,
         agent_up: rate,
     };
@@ -87,17 +101,19 @@ async fn measure(
     let timeout = args.timeout.unwrap_or(bound * 10 + Duration::from_secs(60));
 
     let http = reqwest::Client::new();
-    let sent_before = origin_sent_bytes(&http, cluster.origin).await?;
+    let sent_before = origins_sent_bytes(&http, &cluster.origins).await?;
     let (cpu_before, wall_start) = (cpu::process_cpu_time()?, Instant::now());
     let times = tokio::time::timeout(timeout, pull_everywhere(cluster, &blob, progress))
         .await
         .map_err(|_| anyhow!("not every agent finished within {timeout:?}"))??;
     let cpu = cpu::process_cpu_time()?.saturating_sub(cpu_before);
     note_costs(progress, cpu, wall_start.elapsed(), &times);
-    let sent_after = origin_sent_bytes(&http, cluster.origin).await?;
+    let sent_after = origins_sent_bytes(&http, &cluster.origins).await?;
 
     let figures = SwarmFigures {
         agents: args.agents,
+        origins: cluster.origins.len(),
+        replicas: blob.owners.len(),
         size,
         rate: args.rate.as_u64(),
         bound,

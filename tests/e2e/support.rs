@@ -1,6 +1,7 @@
-//! A cluster on ephemeral loopback ports in a temp dir, and a minimal registry push
-//! client (monolithic blob upload, manifest PUT) for tests that need content without
-//! an external tool.
+//! A cluster on ephemeral loopback ports in a temp dir, with the topology of a
+//! deployment (two origins, replicas 2), and a minimal registry push client
+//! (monolithic blob upload, manifest PUT) for tests that need content without an
+//! external tool.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -26,6 +27,10 @@ impl Cluster {
             ports: PortPlan::Ephemeral,
             ..ClusterSpec::dev(dir.path().join("data"), agents)
         };
+        assert!(
+            spec.origins >= 2 && spec.replicas >= 2,
+            "end-to-end tests run the real topology: {spec:?}"
+        );
         let cluster = LocalCluster::start(spec).await.expect("the cluster starts");
         Self {
             dir,
