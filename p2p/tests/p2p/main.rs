@@ -6,6 +6,7 @@ mod garbage;
 mod inbound;
 mod interop;
 mod lifecycle;
+mod origin_faults;
 mod origin_swarm;
 mod resume;
 mod seeder_loss;
