@@ -18,8 +18,11 @@ use crate::support::Cluster;
 
 const SOCKET: &str = "/run/docker/containerd/containerd.sock";
 
-/// A containerd namespace of this test run: its unreferenced content is pruned and the
-/// namespace removed when dropped.
+/// The image the test fetches (named after another registry).
+const IMAGE: &str = "registry.example/team/ctr:1";
+
+/// A containerd namespace of this test run: the image record `ctr content fetch` makes,
+/// the content, and the namespace itself are removed when dropped.
 struct Namespace(String);
 
 impl Namespace {
@@ -38,13 +41,12 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        // Blocking is fine here: the test is over.
-        let _ = std::process::Command::new("ctr")
-            .args(self.ctr(&["content", "prune", "references"]))
-            .output();
-        let _ = std::process::Command::new("ctr")
-            .args(["--address", SOCKET, "namespaces", "remove", &self.0])
-            .output();
+        // Blocking is fine here: the test is over. A namespace must be empty to go.
+        let ctr = |args: Vec<String>| std::process::Command::new("ctr").args(args).output();
+        let _ = ctr(self.ctr(&["images", "rm", "--sync", IMAGE]));
+        let _ = ctr(self.ctr(&["content", "prune", "references"]));
+        let no_namespace = ["--address", SOCKET, "namespaces", "remove", &self.0];
+        let _ = ctr(no_namespace.map(str::to_owned).to_vec());
     }
 }
 
@@ -81,13 +83,7 @@ async fn containerd_pulls_through_the_agent_as_a_mirror() {
     let namespace = Namespace::new();
     let hosts_arg = arg(&hosts);
     // The test image's layer is no tar, so content is fetched rather than unpacked.
-    let fetch = namespace.ctr(&[
-        "content",
-        "fetch",
-        "--hosts-dir",
-        &hosts_arg,
-        "registry.example/team/ctr:1",
-    ]);
+    let fetch = namespace.ctr(&["content", "fetch", "--hosts-dir", &hosts_arg, IMAGE]);
     let fetched = run("ctr", &as_args(&fetch), &[]).await;
     assert!(
         fetched.success,
