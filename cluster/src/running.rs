@@ -172,7 +172,7 @@ impl LocalCluster {
 
     /// Polls every component's readiness endpoint until all answer 200.
     async fn wait_ready(&self, timeout: Duration) -> Result<(), ClusterError> {
-        let http = reqwest::Client::new();
+        let http = starling_runtime::default_http_client();
         let mut probes: Vec<(String, SocketAddr)> = self
             .origins
             .iter()

@@ -113,7 +113,7 @@ async fn start_origin(bin: &Path, dir: &Path) -> Result<(Child, String)> {
             .stdin(Stdio::null())
             .spawn()
             .with_context(|| format!("cannot run {}", bin.display()))?;
-        let http = reqwest::Client::new();
+        let http = starling_runtime::default_http_client();
         let url = format!("http://{host}/health");
         let started = Instant::now();
         loop {

@@ -25,6 +25,11 @@ pub fn build_http_client(
     }
 }
 
+/// A client with reqwest's defaults, built as [`build_http_client`] does.
+pub fn default_http_client() -> Client {
+    build_http_client(|builder| builder).expect("a client with the built-in roots always builds")
+}
+
 /// The Mozilla root certificates compiled into the binary.
 fn built_in_roots() -> Vec<Certificate> {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS

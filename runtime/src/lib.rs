@@ -16,7 +16,7 @@ mod shutdown;
 mod spawn;
 
 pub use http::{ApiError, LoggedError, trace_requests};
-pub use http_client::build_http_client;
+pub use http_client::{build_http_client, default_http_client};
 pub use metrics_registry::MetricsRegistry;
 pub use shutdown::shutdown_on_signal;
 pub use spawn::spawn_named;

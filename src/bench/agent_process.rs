@@ -115,7 +115,7 @@ impl AgentProcess {
     }
 
     async fn wait_ready(&mut self, admin: SocketAddr) -> anyhow::Result<()> {
-        let http = reqwest::Client::new();
+        let http = starling_runtime::default_http_client();
         let url = format!("http://{admin}/readiness");
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         loop {

@@ -69,7 +69,7 @@ async fn measure(
         blob.owners.join(", ")
     ));
     let puller = Puller {
-        http: reqwest::Client::new(),
+        http: starling_runtime::default_http_client(),
         progress,
         timeout: args.timeout,
     };

@@ -100,7 +100,7 @@ async fn measure(
     let bound = kumar_ross_bound(size, args.agents, caps);
     let timeout = args.timeout.unwrap_or(bound * 10 + Duration::from_secs(60));
 
-    let http = reqwest::Client::new();
+    let http = starling_runtime::default_http_client();
     let sent_before = origins_sent_bytes(&http, &cluster.origins).await?;
     let (cpu_before, wall_start) = (cpu::process_cpu_time()?, Instant::now());
     let times = tokio::time::timeout(timeout, pull_everywhere(cluster, &blob, progress))
@@ -148,7 +148,7 @@ async fn pull_everywhere(
     blob: &BenchBlob,
     progress: &Progress,
 ) -> anyhow::Result<Vec<PullTimes>> {
-    let http = reqwest::Client::new();
+    let http = starling_runtime::default_http_client();
     let pulls: Vec<_> = cluster
         .agents
         .iter()

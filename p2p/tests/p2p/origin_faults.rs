@@ -71,7 +71,10 @@ async fn a_pull_whose_only_origin_dies_fails_within_the_stall_bound() {
             .progress(&blob.digest)
             .is_some_and(|p| p.have.count() > 0)
     };
-    assert!(wait_until(PATIENCE, started_moving).await, "the pull starts");
+    assert!(
+        wait_until(PATIENCE, started_moving).await,
+        "the pull starts"
+    );
     origin.stop().await;
     let died = Instant::now();
 
@@ -82,9 +85,16 @@ async fn a_pull_whose_only_origin_dies_fails_within_the_stall_bound() {
     let error = outcome.expect_err("the download cannot finish").to_string();
     assert!(error.contains("no block received"), "{error}");
     // Bound: 2 windows of 2 s, plus a tick and the last request timing out.
-    assert!(died.elapsed() < Duration::from_secs(15), "{:?}", died.elapsed());
+    assert!(
+        died.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        died.elapsed()
+    );
     let metrics = agent.metrics_text();
-    assert!(metric_value(&metrics, "starling_p2p_stalls_total") >= 2.0, "{metrics}");
+    assert!(
+        metric_value(&metrics, "starling_p2p_stalls_total") >= 2.0,
+        "{metrics}"
+    );
     assert_eq!(
         metric_value(&metrics, "starling_p2p_stalled_downloads_failed_total"),
         1.0
