@@ -32,7 +32,6 @@ pub mod error;
 pub mod inbound;
 pub mod metainfo_source;
 pub mod metrics;
-pub mod peer_class;
 pub mod picker;
 pub mod progress;
 pub mod rate_limit;
@@ -51,8 +50,11 @@ pub use error::{Error, PeerError, Result};
 pub use inbound::InboundResolver;
 pub use metainfo_source::{MemoryMetaInfo, MetaInfoSource};
 pub use metrics::EngineStats;
-pub use peer_class::PeerClass;
 pub use progress::{Progress, TorrentPhase};
 pub use settings::{EngineSettings, RevealOrder};
+/// Peer classes live in core (a wire-level fact the tracker reads too); re-exported so
+/// `starling_p2p::peer_class::PeerClass` and `starling_p2p::PeerClass` keep working.
+pub use starling_core::peer_class;
+pub use starling_core::peer_class::PeerClass;
 pub use stream::BlobStream;
 pub use tracker_metainfo::{TrackerMetaInfo, TrackerMetaInfoError};

@@ -224,8 +224,8 @@ impl PeerStore {
         let entry = PeerEntry {
             addr: req.addr,
             complete: req.is_complete(),
-            origin: starling_p2p::PeerClass::of(&req.peer_id)
-                == Some(starling_p2p::PeerClass::Origin),
+            origin: starling_core::PeerClass::of(&req.peer_id)
+                == Some(starling_core::PeerClass::Origin),
             last_seen: now,
             locality: req.locality,
         };

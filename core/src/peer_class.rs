@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use starling_core::PeerId;
+use crate::PeerId;
 
 /// Offset of the class marker: the first byte after the client prefix.
 const MARKER_AT: usize = 8;
