@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
+use starling_core::range::{ByteRange, parse_range};
 use starling_core::{Digest, RepoName};
-use starling_origin::range::{ByteRange, parse_range};
 use starling_p2p::{Engine, MetaInfoSource};
 use starling_store::Store;
 

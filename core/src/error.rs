@@ -52,6 +52,16 @@ pub enum Error {
     #[error("malformed peer message (id {id}): {reason}")]
     MalformedMessage { id: u8, reason: String },
 
+    #[error("range is not satisfiable for a blob of {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
+
+    #[error("invalid {header} header {value:?}: {reason}")]
+    BadHeader {
+        header: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -25,8 +25,8 @@ use crate::backends::BackendLookup;
 use crate::error::{Error, Result};
 use crate::ingest::copy_into;
 use crate::metrics::OriginMetrics;
-use crate::range::{ByteRange, parse_range};
 use crate::single_flight::{Joined, SingleFlight};
+use starling_core::range::{ByteRange, parse_range};
 
 /// Read size when streaming a blob out of the store.
 pub const STREAM_CHUNK: usize = 256 * 1024;
@@ -128,7 +128,7 @@ impl BlobService {
         let mut reader = self.open(namespace, digest).await?;
         let info = reader.info();
         let range = match range_header {
-            Some(header) => parse_range(header, info.size)?,
+            Some(header) => parse_range(header, info.size).map_err(Error::from_range)?,
             None => None,
         };
         let served = self.metrics.served_bytes.clone();

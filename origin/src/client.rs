@@ -19,7 +19,7 @@ use thiserror::Error;
 
 use crate::paths;
 use crate::peer_identity::{OriginPeer, PeerBody};
-use crate::range::ByteRange;
+use starling_core::range::ByteRange;
 
 /// Largest `.torrent` accepted: 20 bytes per piece, and even a 1 TiB blob in 4 MiB
 /// pieces needs only 5 MiB.

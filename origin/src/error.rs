@@ -143,6 +143,30 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Error {
+    /// A range header that core's parser rejected, as the same client error the origin
+    /// has always reported (416 or a bad `Content-Range`).
+    pub(crate) fn from_range(source: starling_core::Error) -> Self {
+        match source {
+            starling_core::Error::RangeNotSatisfiable { size } => {
+                Self::RangeNotSatisfiable { size }
+            }
+            starling_core::Error::BadHeader {
+                header,
+                value,
+                reason,
+            } => Self::BadHeader {
+                header,
+                value,
+                reason,
+            },
+            other => Self::BadHeader {
+                header: "Range",
+                value: other.to_string(),
+                reason: "unparseable",
+            },
+        }
+    }
+
     pub(crate) fn store(action: &'static str) -> impl FnOnce(starling_store::Error) -> Self {
         move |source| match source {
             starling_store::Error::DigestMismatch {

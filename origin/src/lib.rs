@@ -14,8 +14,8 @@
 //! - cluster: [`ring`] (owners of a digest), [`client`] (one origin),
 //!   [`cluster`] (the ring with failover and [`health`] checks) — the public API that
 //!   tracker, proxy and agents use;
-//! - plumbing: [`state`], [`metrics`], [`error`], [`api_error`], [`paths`], [`range`],
-//!   [`backends`].
+//! - plumbing: [`state`], [`metrics`], [`error`], [`api_error`], [`paths`], [`backends`]
+//!   (range parsing is `starling_core::range`).
 //!
 //! The HTTP API is documented in `docs/origin-api.md`.
 
@@ -32,7 +32,6 @@ pub mod metainfo;
 pub mod metrics;
 pub mod paths;
 pub mod peer_identity;
-pub mod range;
 pub mod ring;
 pub mod seeding;
 pub mod server;

@@ -22,9 +22,9 @@ use tracing::{debug, info};
 use crate::error::{BoxError, Error, Result};
 use crate::ingest::copy_into;
 use crate::metrics::OriginMetrics;
-use crate::range::ByteRange;
 use crate::sessions::{Checkout, Sessions};
 use crate::tasks::{Distribution, UploadSource};
+use starling_core::range::ByteRange;
 
 /// The body of one upload request.
 pub struct UploadBody<S> {

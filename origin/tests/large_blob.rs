@@ -4,7 +4,7 @@
 
 use futures::StreamExt;
 use starling_core::DigestHasher;
-use starling_origin::range::ByteRange;
+use starling_core::range::ByteRange;
 use starling_testkit::{BlobFixture, OriginFixture};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

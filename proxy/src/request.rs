@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use axum::body::{Body, BodyDataStream};
 use axum::extract::Query;
 use axum::http::{HeaderMap, Uri, header};
+use starling_core::range::parse_chunk_range;
 use starling_core::{Digest, RepoName};
-use starling_origin::range::parse_chunk_range;
 
 use crate::error::{Error, Result};
 use crate::uploads::Chunk;

@@ -17,10 +17,10 @@ use crate::error::Error;
 use crate::handlers::blobs::DOCKER_CONTENT_DIGEST;
 use crate::handlers::extract::{BlobTarget, UploadTarget};
 use crate::paths::{self, REPLICATED_FROM};
-use crate::range::parse_chunk_range;
 use crate::state::OriginState;
 use crate::tasks::UploadSource;
 use crate::uploads::UploadBody;
+use starling_core::range::parse_chunk_range;
 use starling_runtime::ApiError;
 
 /// Header carrying the upload id, as registries send it.
@@ -130,7 +130,7 @@ fn upload_body(
         Ok(Some(text))
     };
     let range = match text(header::CONTENT_RANGE, "Content-Range")? {
-        Some(value) if chunk => Some(parse_chunk_range(value)?),
+        Some(value) if chunk => Some(parse_chunk_range(value).map_err(Error::from_range)?),
         _ => None,
     };
     let length = match text(header::CONTENT_LENGTH, "Content-Length")? {

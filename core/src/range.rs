@@ -1,5 +1,6 @@
 //! Byte ranges: the `Range` header of a download and the `Content-Range` of an upload
-//! chunk. Pure parsing; positions are inclusive, as written on the wire.
+//! chunk. Pure parsing; positions are inclusive, as written on the wire. It lives in core
+//! because the origin, the proxy and the agent all serve ranges of the same blobs.
 
 use crate::error::{Error, Result};
 
