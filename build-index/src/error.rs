@@ -89,7 +89,7 @@ pub enum Error {
         digest: Digest,
         /// Boxed: an origin error is large, and this enum is every `Result` here.
         #[source]
-        source: Box<starling_origin::ClientError>,
+        source: Box<starling_clients::ClientError>,
     },
 
     /// A blob's body broke off while it was read from this cluster's origins.

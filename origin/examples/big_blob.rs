@@ -19,8 +19,8 @@ use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use futures::StreamExt;
 use starling_backend::ByteStream;
+use starling_clients::OriginClient;
 use starling_core::{Digest, DigestHasher, RepoName};
-use starling_origin::OriginClient;
 use starling_testkit::random_port;
 
 const CHUNK: usize = 1 << 20;

@@ -11,7 +11,7 @@ use starling_core::{Digest, RepoName};
 use starling_store::UploadId;
 use thiserror::Error;
 
-use crate::client::ClientError;
+use starling_clients::origin::client::ClientError;
 
 /// Everything that can go wrong inside an origin.
 #[derive(Debug, Error)]

@@ -10,10 +10,10 @@
 //! - services: [`blobs`] (stat, read, read-through with [`single_flight`]),
 //!   [`uploads`] (with [`sessions`] and [`ingest`]), [`metainfo`], [`tasks`]
 //!   (SQLite queue, pins, runner: write-back and replication), [`seeding`] (the P2P
-//!   engine, seeding on demand) with [`peer_identity`] (`GET /peer`);
-//! - cluster: [`ring`] (owners of a digest), [`client`] (one origin),
-//!   [`cluster`] (the ring with failover and [`health`] checks) — the public API that
-//!   tracker, proxy and agents use;
+//!   engine, seeding on demand), whose identity `GET /peer` reports;
+//! - the cluster as clients see it (ring, one-origin client, failover, health checks)
+//!   and the paths the routes share with it live in `starling_clients::origin`, below
+//!   every component that talks to origins;
 //! - plumbing: [`state`], [`metrics`], [`error`], [`api_error`], [`paths`], [`backends`]
 //!   (range parsing is `starling_core::range`).
 //!
@@ -22,17 +22,11 @@
 pub mod api_error;
 pub mod backends;
 pub mod blobs;
-pub mod client;
-pub mod cluster;
 pub mod error;
 pub mod handlers;
-pub mod health;
 pub mod ingest;
 pub mod metainfo;
 pub mod metrics;
-pub mod paths;
-pub mod peer_identity;
-pub mod ring;
 pub mod seeding;
 pub mod server;
 pub mod sessions;
@@ -42,10 +36,6 @@ pub mod tasks;
 pub mod uploads;
 
 pub use backends::BackendLookup;
-pub use client::{BlobDownload, ClientError, ClientResult, OriginClient};
-pub use cluster::OriginCluster;
 pub use error::{Error, Result};
-pub use peer_identity::OriginPeer;
-pub use ring::OriginRing;
 pub use server::{router, run, run_with_backends};
 pub use state::OriginState;

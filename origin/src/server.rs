@@ -22,10 +22,10 @@ use tracing::{error, info};
 use crate::backends::BackendLookup;
 use crate::error::{Error, Result};
 use crate::handlers::{blobs, metainfo, peer, probes, uploads};
-use crate::paths;
-use crate::ring::OriginRing;
 use crate::state::OriginState;
 use crate::tasks::runner;
+use starling_clients::OriginRing;
+use starling_clients::origin::paths;
 
 /// All origin routes over `state`.
 pub fn router(state: Arc<OriginState>) -> Router {
@@ -172,7 +172,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::paths;
+    use starling_clients::origin::paths;
 
     async fn state(root: &std::path::Path) -> Arc<OriginState> {
         let mut cfg = OriginConfig::default();

@@ -12,16 +12,16 @@ use starling_store::{Store, StoreOptions};
 
 use crate::backends::BackendLookup;
 use crate::blobs::BlobService;
-use crate::client::default_http;
 use crate::error::{Error, Result};
 use crate::metainfo::{MetainfoParts, MetainfoService};
 use crate::metrics::OriginMetrics;
-use crate::ring::OriginRing;
 use crate::seeding::Seeding;
 use crate::sessions::Sessions;
 use crate::tasks::work::Worker;
 use crate::tasks::{Distribution, RetryPolicy, Tasks};
 use crate::uploads::UploadService;
+use starling_clients::OriginRing;
+use starling_clients::origin::client::default_http;
 
 /// How long a chunked upload may sit idle before it is dropped.
 pub const UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);

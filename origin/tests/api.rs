@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use reqwest::{Client, Method, Response, StatusCode};
+use starling_clients::origin::paths;
 use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, RepoName};
-use starling_origin::paths;
 use starling_testkit::{BlobFixture, OriginFixture, wait_until};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use starling_backend::{Backend, Key, ObjectStoreBackend};
+use starling_clients::origin::paths;
 use starling_config::NamespaceBackend;
 use starling_core::{Digest, RepoName};
-use starling_origin::{BackendLookup, paths};
+use starling_origin::BackendLookup;
 use starling_testkit::{
     BlobFixture, CountingBackend, OriginFixture, loopback_listener, origin_config, wait_until,
 };

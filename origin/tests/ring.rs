@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures::StreamExt;
+use starling_clients::{ClientError, OriginCluster};
 use starling_config::OriginConfig;
 use starling_core::{DigestHasher, RepoName};
-use starling_origin::{ClientError, OriginCluster};
 use starling_testkit::{BlobFixture, OriginFixture, loopback_listener, origin_config, wait_until};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;

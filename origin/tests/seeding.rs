@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use starling_clients::OriginPeer;
 use starling_core::metainfo::MetaInfo;
 use starling_core::peer_wire::{Handshake, read_handshake, write_handshake};
 use starling_core::{InfoHash, PeerId};
-use starling_origin::OriginPeer;
 use starling_testkit::{BlobFixture, OriginFixture};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;

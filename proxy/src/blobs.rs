@@ -5,10 +5,10 @@
 //! range is resolved against the blob's size first, so an unsatisfiable range is a 416
 //! from the proxy itself.
 
+use starling_clients::OriginCluster;
+use starling_clients::origin::client::{BlobDownload, ClientError};
 use starling_core::range::{ByteRange, parse_range};
 use starling_core::{Digest, RepoName};
-use starling_origin::OriginCluster;
-use starling_origin::client::{BlobDownload, ClientError};
 
 use crate::error::{Error, Result};
 

@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
+use starling_clients::ClientError;
 use starling_core::registry::{Reference, UploadRef};
 use starling_core::{Digest, RepoName};
-use starling_origin::ClientError;
 use thiserror::Error;
 
 /// The error of a request body stream.

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use starling_build_index::BuildIndexCluster;
+use starling_clients::OriginCluster;
 use starling_core::registry::{Reference, manifest};
 use starling_core::{Digest, RepoName};
-use starling_origin::OriginCluster;
 use tracing::info;
 
 use crate::error::{Error, Result};

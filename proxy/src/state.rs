@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use starling_build_index::BuildIndexCluster;
+use starling_clients::OriginCluster;
 use starling_config::ProxyConfig;
-use starling_origin::OriginCluster;
 use tracing::info;
 
 use crate::auth::{Authenticator, Htpasswd};

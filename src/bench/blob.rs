@@ -17,10 +17,10 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use rand::Rng;
 use rand::rngs::SmallRng;
+use starling_clients::{OriginClient, OriginCluster};
 use starling_config::ClusterConfig;
 use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, DigestHasher, RepoName};
-use starling_origin::{OriginClient, OriginCluster};
 use tokio::time::Instant;
 use tokio_util::io::ReaderStream;
 

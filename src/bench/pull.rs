@@ -76,7 +76,7 @@ async fn measure(
     let direct_url = format!(
         "http://{}{}",
         blob.owners[0],
-        starling_origin::paths::blob(&blob.namespace, &blob.digest)
+        starling_clients::origin::paths::blob(&blob.namespace, &blob.digest)
     );
     let direct = puller.pull("direct", direct_url, &blob).await?;
 

@@ -7,8 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use starling_clients::OriginClient;
 use starling_config::{ClusterConfig, HealthCheckConfig, OriginConfig, P2pConfig, StoreConfig};
-use starling_origin::{BackendLookup, OriginClient};
+use starling_origin::BackendLookup;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

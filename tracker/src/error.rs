@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
+use starling_clients::ClientError;
 use starling_core::Digest;
-use starling_origin::ClientError;
 use thiserror::Error;
 
 /// Everything that can go wrong in the tracker.

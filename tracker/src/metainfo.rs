@@ -21,10 +21,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use starling_clients::{ClientError, OriginCluster};
 use starling_config::ClusterConfig;
 use starling_config::tracker::TrackerConfig;
 use starling_core::{Digest, InfoHash, RepoName};
-use starling_origin::{ClientError, OriginCluster};
 use tracing::{debug, info, warn};
 
 use crate::cache::{CacheLimits, TtlCache};

@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
+use starling_clients::{OriginClient, OriginCluster};
 use starling_core::{Digest, InfoHash, RepoName};
-use starling_origin::{OriginClient, OriginCluster};
 use starling_runtime::spawn_named;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

@@ -8,11 +8,11 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use starling_clients::OriginPeer;
 use starling_config::tracker::TrackerConfig;
 use starling_config::{ClusterConfig, HealthCheckConfig};
 use starling_core::InfoHash;
 use starling_core::metainfo::MetaInfo;
-use starling_origin::OriginPeer;
 use starling_testkit::{BlobFixture, OriginFixture, loopback_listener, origin_config};
 use support::{TestTracker, announce_path, get_reply, peer_id, test_config, wait_until};
 

@@ -13,9 +13,9 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use starling_backend::stream::collect;
+use starling_clients::{ClientError, OriginCluster};
 use starling_core::registry::{ManifestKind, manifest};
 use starling_core::{Digest, RepoName};
-use starling_origin::{ClientError, OriginCluster};
 
 use crate::error::{Error, Result};
 

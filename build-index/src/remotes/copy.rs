@@ -10,8 +10,8 @@
 
 use futures::{StreamExt, TryStreamExt};
 use starling_backend::ByteStream;
+use starling_clients::OriginCluster;
 use starling_core::{Digest, RepoName};
-use starling_origin::OriginCluster;
 
 use crate::error::{Error, Result};
 

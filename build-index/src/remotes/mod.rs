@@ -30,8 +30,8 @@ mod worker;
 
 use std::sync::Arc;
 
+use starling_clients::OriginCluster;
 use starling_config::{BuildIndexConfig, RemoteConfig, RetryConfig};
-use starling_origin::OriginCluster;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use starling_runtime::ApiError;
 
-use crate::peer_identity::PeerBody;
 use crate::state::OriginState;
+use starling_clients::origin::peer_identity::PeerBody;
 
 pub async fn get(State(state): State<Arc<OriginState>>) -> Result<Json<PeerBody>, ApiError> {
     Ok(Json(state.seeding.peer()?.to_body()))

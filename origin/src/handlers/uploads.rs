@@ -16,10 +16,10 @@ use starling_store::UploadId;
 use crate::error::Error;
 use crate::handlers::blobs::DOCKER_CONTENT_DIGEST;
 use crate::handlers::extract::{BlobTarget, UploadTarget};
-use crate::paths::{self, REPLICATED_FROM};
 use crate::state::OriginState;
 use crate::tasks::UploadSource;
 use crate::uploads::UploadBody;
+use starling_clients::origin::paths::{self, REPLICATED_FROM};
 use starling_core::range::parse_chunk_range;
 use starling_runtime::ApiError;
 

@@ -34,10 +34,10 @@ use tracing::{debug, info, warn};
 
 use crate::blobs::BlobService;
 use crate::error::{Error, Result, blocking};
-use crate::peer_identity::OriginPeer;
-use crate::ring::OriginRing;
 use index::SwarmIndex;
 use resolver::OriginResolver;
+use starling_clients::OriginRing;
+use starling_clients::origin::peer_identity::OriginPeer;
 
 /// Origin `advertise`'s rank among each blob's owners on `ring`, so that the owners of
 /// a blob super-seed it from different pieces (see `starling_p2p::RevealOrder`).

@@ -30,9 +30,9 @@ use tracing::{debug, warn};
 use crate::backends::BackendLookup;
 use crate::error::{Result, blocking};
 use crate::metrics::OriginMetrics;
-use crate::ring::OriginRing;
 use pins::Pins;
 use queue::{Depth, TaskQueue};
+use starling_clients::OriginRing;
 
 /// A copy that arrived from another origin is written back by that origin; this one
 /// writes it back only after this delay, as a safety net should the first origin die

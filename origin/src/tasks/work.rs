@@ -13,9 +13,9 @@ use tracing::{debug, info};
 
 use crate::backends::BackendLookup;
 use crate::blobs::counted;
-use crate::client::OriginClient;
 use crate::metrics::OriginMetrics;
 use crate::tasks::{Task, TaskKind};
+use starling_clients::origin::client::OriginClient;
 
 /// How an attempt went.
 #[derive(Debug, Clone, PartialEq, Eq)]

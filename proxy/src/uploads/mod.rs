@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
+use starling_clients::OriginCluster;
 use starling_core::range::ByteRange;
 use starling_core::registry::UploadRef;
 use starling_core::{Digest, RepoName};
-use starling_origin::OriginCluster;
 use tracing::info;
 
 use crate::error::{BoxError, Error, Result};

@@ -20,9 +20,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use crate::client::{BlobDownload, ClientError, ClientResult, OriginClient, default_http};
-use crate::health::{HealthTable, run_health_checks};
-use crate::ring::OriginRing;
+use super::client::{BlobDownload, ClientError, ClientResult, OriginClient, default_http};
+use super::health::{HealthTable, run_health_checks};
+use super::ring::OriginRing;
 
 /// A typed client of the whole origin ring. Cheap to clone.
 #[derive(Clone)]
@@ -102,7 +102,7 @@ impl OriginCluster {
                 match c.stat(namespace, digest).await? {
                     Some(size) => Ok(size),
                     None => Err(ClientError::NotFound {
-                        url: format!("{}{}", c.host(), crate::paths::blob(namespace, digest)),
+                        url: format!("{}{}", c.host(), super::paths::blob(namespace, digest)),
                     }),
                 }
             })

@@ -1,10 +1,10 @@
 //! A typed HTTP client of one origin. Other components (tracker, proxy, agents) and the
 //! origins themselves (replication) use this instead of building URLs by hand; paths
-//! come from [`crate::paths`], which the server uses too.
+//! come from [`super::paths`], which the server uses too.
 //!
 //! Bodies stream in both directions as [`ByteStream`]s, so a multi-GB blob never sits in
 //! memory. Errors keep the URL and distinguish "not found" and "unreachable" from other
-//! failures, because [`crate::cluster::OriginCluster`] fails over on the latter.
+//! failures, because [`super::cluster::OriginCluster`] fails over on the latter.
 
 use std::time::Duration;
 
@@ -17,8 +17,8 @@ use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, RepoName};
 use thiserror::Error;
 
-use crate::paths;
-use crate::peer_identity::{OriginPeer, PeerBody};
+use super::paths;
+use super::peer_identity::{OriginPeer, PeerBody};
 use starling_core::range::ByteRange;
 
 /// Largest `.torrent` accepted: 20 bytes per piece, and even a 1 TiB blob in 4 MiB

@@ -14,8 +14,8 @@ use starling_config::HealthCheckConfig;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::client::OriginClient;
-use crate::error::Result;
+use super::client::ClientResult;
+use super::client::OriginClient;
 
 #[derive(Debug, Default)]
 struct HostHealth {
@@ -80,7 +80,7 @@ pub async fn run_health_checks(
     table: std::sync::Arc<HealthTable>,
     clients: Vec<OriginClient>,
     shutdown: CancellationToken,
-) -> Result<()> {
+) -> ClientResult<()> {
     let policy = table.policy().clone();
     let mut ticks = tokio::time::interval(policy.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
