@@ -49,7 +49,7 @@ pub enum Error {
     BuildIndex {
         action: &'static str,
         #[source]
-        source: starling_build_index::Error,
+        source: starling_clients::BuildIndexError,
     },
 
     #[error("{0}")]
@@ -85,7 +85,7 @@ impl Error {
 
     pub(crate) fn build_index(
         action: &'static str,
-    ) -> impl FnOnce(starling_build_index::Error) -> Self {
+    ) -> impl FnOnce(starling_clients::BuildIndexError) -> Self {
         move |source| Self::BuildIndex { action, source }
     }
 }

@@ -13,7 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use starling_build_index::BuildIndexCluster;
+use starling_clients::BuildIndexCluster;
 use starling_config::AgentConfig;
 use starling_p2p::{Engine, EngineParts, EngineSettings, MetaInfoSource, TrackerMetaInfo};
 use starling_runtime::{spawn_named, trace_requests};

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use starling_build_index::BuildIndexCluster;
+use starling_clients::BuildIndexCluster;
 use starling_core::{Digest, RepoName, Tag};
 
 use crate::error::{Error, Result};

@@ -5,40 +5,12 @@
 //! milliseconds, not `Instant`. Clock skew between replicas is tolerated because a put
 //! never goes back in time on the replica that receives it (see [`crate::service`]).
 
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Milliseconds since the Unix epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub i64);
-
-impl Timestamp {
-    pub fn as_millis(self) -> i64 {
-        self.0
-    }
-
-    pub fn saturating_add(self, duration: Duration) -> Self {
-        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        Self(self.0.saturating_add(millis))
-    }
-
-    /// Time from `earlier` to `self`; zero when `earlier` is later.
-    pub fn since(self, earlier: Timestamp) -> Duration {
-        Duration::from_millis(u64::try_from(self.0 - earlier.0).unwrap_or(0))
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        value.parse().ok().filter(|v| *v >= 0).map(Self)
-    }
-}
-
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+/// The stamp type lives with the tag update it travels in.
+pub use starling_clients::build_index::update::Timestamp;
 
 /// The source of "now": the system clock, or a manual one in tests.
 #[derive(Debug, Clone, Default)]

@@ -1,8 +1,9 @@
-//! The build-index's error type, shared by the server side and [`crate::client`].
+//! The build-index's error type, shared by the server side and [`starling_clients::build_index::client`].
 //!
 //! Variants say which operation failed and keep the source. How each maps to an HTTP
 //! response is decided once, in [`crate::api_error`].
 
+use starling_clients::BuildIndexError;
 use thiserror::Error;
 
 use starling_core::Digest;
@@ -127,6 +128,21 @@ impl Error {
     /// Builds the [`Error::Backend`] mapper for one action.
     pub(crate) fn backend(action: &'static str) -> impl FnOnce(starling_backend::Error) -> Self {
         move |source| Self::Backend { action, source }
+    }
+}
+
+impl From<BuildIndexError> for Error {
+    fn from(source: BuildIndexError) -> Self {
+        match source {
+            BuildIndexError::Invalid(core) => Self::Invalid(core),
+            BuildIndexError::InvalidPage { name, reason } => Self::InvalidPage { name, reason },
+            BuildIndexError::Request { url, source } => Self::Request { url, source },
+            BuildIndexError::Status { url, status, error } => Self::Status { url, status, error },
+            BuildIndexError::InvalidResponse { url, reason } => {
+                Self::InvalidResponse { url, reason }
+            }
+            BuildIndexError::NoHosts => Self::NoHosts,
+        }
     }
 }
 

@@ -12,19 +12,16 @@
 //! Layout, top-down: [`server`] (routes, `run`, shutdown order) -> [`handlers`] (thin
 //! HTTP wrappers) -> [`service`] (put, get, list: the rules) -> [`store`] (SQLite tags
 //! and the two task queues), [`replication`] (forwards to replicas and the retry loop),
-//! [`remotes`] (cross-cluster replication, blobs first); plus [`api`]
-//! (paths, headers and bodies shared with [`client`]), [`paging`], [`api_error`],
-//! [`metrics`], [`clock`] and [`locks`].
+//! [`remotes`] (cross-cluster replication, blobs first); plus [`api_error`],
+//! [`metrics`], [`clock`] and [`locks`]. The client, the paths, headers and bodies it
+//! shares with the server, and paging live in `starling_clients::build_index`.
 
-pub mod api;
 pub mod api_error;
-pub mod client;
 pub mod clock;
 pub mod error;
 pub mod handlers;
 pub mod locks;
 pub mod metrics;
-pub mod paging;
 pub mod remotes;
 pub mod replication;
 pub mod server;
@@ -32,8 +29,6 @@ pub mod service;
 pub mod state;
 pub mod store;
 
-pub use client::{BuildIndexClient, BuildIndexCluster, PutOutcome};
 pub use error::{Error, Result};
-pub use paging::{Page, PageRequest};
 pub use server::{router, run};
 pub use state::BuildIndexState;

@@ -9,7 +9,7 @@ use tempfile::TempDir;
 use tower::ServiceExt;
 
 use super::*;
-use crate::api;
+use starling_clients::build_index::api;
 
 const D1: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const D2: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";

@@ -26,15 +26,15 @@ use std::time::Duration;
 use starling_backend::{Backend, Backends, ListScope, read_tag, write_tag};
 use starling_core::{Digest, RepoName, Tag};
 
-use crate::client::PutOutcome;
 use crate::clock::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::locks::TagLocks;
 use crate::metrics::{BuildIndexMetrics, Lookup, PutFrom};
-use crate::paging::{Page, PageRequest};
 use crate::remotes::RemoteReplicator;
 use crate::replication::Replicator;
-use crate::store::{Db, Source, TagEntry, TagUpdate};
+use crate::store::{Db, Source, Supersedes, TagEntry, TagUpdate};
+use starling_clients::build_index::client::PutOutcome;
+use starling_clients::build_index::paging::{Page, PageRequest};
 
 /// Where a put came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use starling_backend::Backends;
 use starling_config::BuildIndexConfig;
 
-use crate::client::{BuildIndexClient, default_http_client};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::metrics::{BuildIndexMetrics, QueueDepths};
@@ -14,6 +13,7 @@ use crate::remotes::{RemoteParts, RemoteReplicator};
 use crate::replication::{Replicator, ReplicatorParts};
 use crate::service::{ServiceParts, TagService};
 use crate::store::Db;
+use starling_clients::build_index::client::{BuildIndexClient, default_http_client};
 
 pub struct BuildIndexState {
     service: TagService,

@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use starling_build_index::{BuildIndexCluster, Error, PageRequest, PutOutcome};
+use starling_clients::{BuildIndexCluster, BuildIndexError as Error, PageRequest, PutOutcome};
 use support::{Reserved, TestIndex, config, digest, repo, tag};
 
 #[tokio::test]

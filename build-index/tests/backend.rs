@@ -3,7 +3,7 @@
 
 mod support;
 
-use starling_build_index::PageRequest;
+use starling_clients::PageRequest;
 use support::{TestIndex, config, digest, repo, tag, with_filesystem_backend};
 
 #[tokio::test]

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use starling_build_index::PageRequest;
+use starling_clients::PageRequest;
 use support::{Reserved, TestIndex, config, digest, repo, tag, wait_until};
 
 const PATIENCE: Duration = Duration::from_secs(10);

@@ -4,10 +4,17 @@
 //!
 //! - [`origin`]: one origin ([`OriginClient`]), the ring of origins ([`OriginRing`]) and
 //!   the cluster view with failover and active health checks ([`OriginCluster`]); also
-//!   the paths the origin server routes and the `GET /peer` body.
+//!   the paths the origin server routes and the `GET /peer` body;
+//! - [`build_index`]: one build-index ([`BuildIndexClient`]) or a list of them
+//!   ([`BuildIndexCluster`]), the API paths and bodies, paging, and the tag update
+//!   replicas exchange.
 
+pub mod build_index;
 pub mod origin;
 
+pub use build_index::client::{BuildIndexClient, BuildIndexCluster, PutOutcome};
+pub use build_index::error::{BuildIndexError, BuildIndexResult};
+pub use build_index::paging::{Page, PageRequest};
 pub use origin::client::{BlobDownload, ClientError, ClientResult, OriginClient};
 pub use origin::cluster::OriginCluster;
 pub use origin::peer_identity::OriginPeer;

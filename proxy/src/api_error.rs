@@ -49,7 +49,7 @@ impl From<Error> for ApiError {
 
 /// A client mistake the build-index reported (a bad tag or paging value) keeps its code.
 fn build_index_answer(error: &Error) -> Option<ApiError> {
-    use starling_build_index::Error as B;
+    use starling_clients::BuildIndexError as B;
     let Error::BuildIndex { source, .. } = error else {
         return None;
     };
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn build_index_client_mistakes_pass_through() {
-        let source = starling_build_index::Error::Status {
+        let source = starling_clients::BuildIndexError::Status {
             url: "http://b/tags".into(),
             status: 400,
             error: Some(RegistryError::from_code(ErrorCode::TagInvalid)),
@@ -172,7 +172,7 @@ mod tests {
             code(error),
             (StatusCode::BAD_REQUEST, ErrorCode::TagInvalid)
         );
-        let down = Error::build_index("put a tag")(starling_build_index::Error::NoHosts);
+        let down = Error::build_index("put a tag")(starling_clients::BuildIndexError::NoHosts);
         assert_eq!(
             code(down),
             (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)

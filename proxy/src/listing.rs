@@ -2,8 +2,8 @@
 //! the registry spec (`?n=&last=`, and a `Link: <…>; rel="next"` header while more may
 //! follow).
 
-use starling_build_index::api::{RepositoryList, TagList};
-use starling_build_index::{BuildIndexCluster, Page, PageRequest};
+use starling_clients::build_index::api::{RepositoryList, TagList};
+use starling_clients::{BuildIndexCluster, Page, PageRequest};
 use starling_core::RepoName;
 
 use crate::error::{Error, Result};
@@ -79,9 +79,9 @@ impl ListingService {
 }
 
 /// A bad `n` or `last` from the client.
-fn page_error(error: starling_build_index::Error) -> Error {
+fn page_error(error: starling_clients::BuildIndexError) -> Error {
     match error {
-        starling_build_index::Error::Invalid(core) => Error::Invalid(core),
+        starling_clients::BuildIndexError::Invalid(core) => Error::Invalid(core),
         other => Error::InvalidPage {
             reason: other.to_string(),
         },

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use starling_build_index::BuildIndexCluster;
+use starling_clients::BuildIndexCluster;
 use starling_clients::OriginCluster;
 use starling_core::registry::{Reference, manifest};
 use starling_core::{Digest, RepoName};

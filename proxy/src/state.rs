@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use starling_build_index::BuildIndexCluster;
+use starling_clients::BuildIndexCluster;
 use starling_clients::OriginCluster;
 use starling_config::ProxyConfig;
 use tracing::info;

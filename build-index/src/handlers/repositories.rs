@@ -12,10 +12,10 @@ use serde::Deserialize;
 use starling_core::RepoName;
 use starling_runtime::ApiError;
 
-use crate::api::{self, RepositoryList, TagList};
 use crate::api_error;
-use crate::paging::{Page, PageRequest};
 use crate::state::BuildIndexState;
+use starling_clients::build_index::api::{self, RepositoryList, TagList};
+use starling_clients::build_index::paging::{Page, PageRequest};
 
 /// The raw paging parameters; validated by [`PageRequest`].
 #[derive(Debug, Deserialize)]
@@ -30,7 +30,8 @@ pub async fn list_tags(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let repo = RepoName::parse(&repo)?;
-    let request = PageRequest::parse_tags(query.n.as_deref(), query.last.as_deref())?;
+    let request = PageRequest::parse_tags(query.n.as_deref(), query.last.as_deref())
+        .map_err(crate::Error::from)?;
     let Some(page) = state.service().list_tags(&repo, &request).await? else {
         return Err(api_error::name_unknown(&repo));
     };
@@ -48,7 +49,8 @@ pub async fn list_repositories(
     State(state): State<Arc<BuildIndexState>>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let request = PageRequest::parse_repositories(query.n.as_deref(), query.last.as_deref())?;
+    let request = PageRequest::parse_repositories(query.n.as_deref(), query.last.as_deref())
+        .map_err(crate::Error::from)?;
     let Page { items, next } = state.service().list_repositories(&request).await?;
     let next = next.map(|last| api::repositories_path(&PageRequest::after(request.n, last)));
     Ok(with_next(

@@ -17,13 +17,13 @@ use axum::response::{IntoResponse, Response};
 use starling_core::{Digest, RepoName, Tag};
 use starling_runtime::ApiError;
 
-use crate::api;
 use crate::api_error;
-use crate::client::PutOutcome;
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::service::PutOrigin;
 use crate::state::BuildIndexState;
+use starling_clients::build_index::api;
+use starling_clients::build_index::client::PutOutcome;
 
 pub async fn put_tag(
     State(state): State<Arc<BuildIndexState>>,

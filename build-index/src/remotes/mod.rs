@@ -36,11 +36,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{BuildIndexClient, default_http_client};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::metrics::{BuildIndexMetrics, RemoteTask};
 use crate::store::{Db, Queue, Schedule, TagUpdate};
+use starling_clients::build_index::client::{BuildIndexClient, default_http_client};
 
 /// One remote cluster: its build-index and its origin ring.
 struct Remote {

@@ -1,7 +1,7 @@
 //! Replication of puts to the other build-index hosts of this cluster (`replicas`).
 //!
 //! A client put, once applied locally, is forwarded at once to every replica, marked
-//! with [`crate::api::REPLICATED_FROM`] so that the receiver does not forward it again.
+//! with [`starling_clients::build_index::api::REPLICATED_FROM`] so that the receiver does not forward it again.
 //! A forward that fails is queued in the database and retried with exponential backoff
 //! (`replication` config) by [`retry_loop`] until it succeeds, across restarts. A replica
 //! that answers 4xx rejects the put itself, so retrying cannot help: it is given up.
@@ -20,11 +20,11 @@ use std::time::Duration;
 use starling_config::RetryConfig;
 use tokio::sync::Notify;
 
-use crate::client::BuildIndexClient;
 use crate::clock::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::metrics::{BuildIndexMetrics, Forward};
 use crate::store::{Db, Queue, Schedule, TagUpdate};
+use starling_clients::build_index::client::BuildIndexClient;
 
 pub use retry::{QueueWorker, backoff, retry_loop, wait_for_next};
 
@@ -76,7 +76,10 @@ impl Replicator {
         for (replica, result) in self.replicas.iter().zip(results) {
             match result {
                 Ok(()) => self.metrics.forward(Forward::Delivered),
-                Err(error) => self.first_failure(replica.host(), update, &error).await?,
+                Err(error) => {
+                    let error = Error::from(error);
+                    self.first_failure(replica.host(), update, &error).await?
+                }
             }
         }
         Ok(())

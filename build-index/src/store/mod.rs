@@ -20,7 +20,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 pub use queue::{Queue, QueuedTask, Schedule};
-pub use tags::{Source, TagEntry, TagUpdate};
+pub use tags::{Source, Supersedes, TagEntry, TagUpdate};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tags (

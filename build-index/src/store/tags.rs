@@ -48,20 +48,16 @@ pub struct TagEntry {
     pub source: Source,
 }
 
-/// One tag assignment, as applied locally and forwarded to replicas.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagUpdate {
-    pub repo: RepoName,
-    pub tag: Tag,
-    pub digest: Digest,
-    /// The last-writer-wins stamp: among updates of one tag, the highest
-    /// `(updated_at, digest)` wins on every replica, whatever order they arrive in.
-    pub updated_at: Timestamp,
+pub use starling_clients::build_index::update::TagUpdate;
+
+/// Last-writer-wins between two pushes of one tag.
+pub trait Supersedes {
+    /// True when `self` must replace `current`, a push of the same tag.
+    fn supersedes(&self, current: &TagEntry) -> bool;
 }
 
-impl TagUpdate {
-    /// True when `self` must replace `current`, a push of the same tag.
-    pub fn supersedes(&self, current: &TagEntry) -> bool {
+impl Supersedes for TagUpdate {
+    fn supersedes(&self, current: &TagEntry) -> bool {
         (self.updated_at, self.digest) > (current.updated_at, current.digest)
     }
 }
@@ -100,7 +96,7 @@ impl Db {
     }
 
     /// Stores a push, replacing whatever the row held. The caller has already decided
-    /// that `update` wins (see [`TagUpdate::supersedes`]).
+    /// that `update` wins (see [`Supersedes::supersedes`]).
     pub async fn put_tag(&self, update: &TagUpdate) -> Result<()> {
         let u = update.clone();
         self.call("write a tag", move |conn| {

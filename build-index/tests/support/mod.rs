@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use starling_build_index::BuildIndexClient;
+use starling_clients::BuildIndexClient;
 use starling_config::{BuildIndexConfig, NamespaceBackend, RetryConfig};
 use starling_core::{Digest, RepoName, Tag};
 use tokio::net::{TcpListener, TcpSocket};

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use starling_build_index::BuildIndexClient;
+use starling_clients::BuildIndexClient;
 use starling_config::{BuildIndexConfig, ClusterConfig, HealthCheckConfig, ProxyConfig};
 use starling_core::{Digest, RepoName, Tag};
 use starling_testkit::{OriginFixture, loopback_listener, wait_until};

@@ -8,7 +8,7 @@
 
 use starling_core::{RepoName, Tag};
 
-use crate::error::{Error, Result};
+use super::error::{BuildIndexError as Error, BuildIndexResult as Result};
 
 /// Page size when the request gives no `n`.
 pub const DEFAULT_PAGE_SIZE: usize = 1000;

@@ -1,7 +1,7 @@
 //! Typed clients of the build-index API, for the agent, the proxy and the replicas.
 //!
 //! [`BuildIndexClient`] talks to one host; [`BuildIndexCluster`] tries a list of hosts
-//! in order. Paths come from [`crate::api`], so client and server cannot drift apart.
+//! in order. Paths come from [`super::api`], so client and server cannot drift apart.
 //! Error answers are decoded into the registry error they carry.
 
 use std::time::Duration;
@@ -11,10 +11,10 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use starling_core::registry::RegistryError;
 use starling_core::{Digest, RepoName, Tag};
 
-use crate::api::{self, RepositoryList, TagList};
-use crate::error::{Error, Result};
-use crate::paging::{Page, PageRequest};
-use crate::store::TagUpdate;
+use super::api::{self, RepositoryList, TagList};
+use super::error::{BuildIndexError as Error, BuildIndexResult as Result};
+use super::paging::{Page, PageRequest};
+use super::update::TagUpdate;
 
 /// Connection and whole-request timeouts of the default HTTP client: tag requests are
 /// tiny, so a slow answer means a sick host, and the cluster client should move on.

@@ -1,5 +1,5 @@
 //! The build-index HTTP API as data: paths, headers and JSON bodies, built in one place
-//! for the server (`Link` headers) and [`crate::client`], so the two cannot drift apart.
+//! for the server (`Link` headers) and [`super::client`], so the two cannot drift apart.
 //! Every route is described in `docs/build-index-api.md`.
 //!
 //! A repository name such as `team/app` travels as one path segment with its `/`
@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use starling_core::{RepoName, Tag};
 
-use crate::paging::PageRequest;
+use super::paging::PageRequest;
 
 /// Marks a put forwarded by another replica; its value is the sender's `advertise`
 /// address. The receiver applies the put but does not forward it again.
