@@ -68,13 +68,19 @@ async fn main() -> ExitCode {
         Command::Dev(args) => dev::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match outcome {
+        Ok(()) => 0,
         Err(message) => {
             eprintln!("{message}");
-            ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Every component has stopped and been awaited by now. Exit without tearing the
+    // runtime down: dropping the futures of detached tasks (e.g. a peer connection that
+    // was mid-write) must not turn a clean stop into a failure exit.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
 }
 
 /// Loads a component's configuration, naming the component in the error.

@@ -30,7 +30,7 @@ impl Dev {
             .arg("--data-dir")
             .arg(dir.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
             .spawn()
             .expect("starling dev starts");
         let stdout = child.stdout.take().unwrap();
@@ -105,9 +105,12 @@ impl Dev {
         .await;
         assert!(exited, "starling dev stops within 30s of SIGTERM");
         let status = self.child.wait().unwrap();
+        let log = std::fs::read_to_string(self._dir.path().join("stderr.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
         assert!(
             status.success(),
-            "starling dev exits 0 on SIGTERM: {status}"
+            "starling dev exits 0 on SIGTERM: {status}; its last log lines, newest first:\n{}",
+            tail.join("\n")
         );
     }
 }
