@@ -7,6 +7,7 @@
 //! partial downloads are kept for the next start).
 
 use std::fmt::Write as _;
+use std::io::Write;
 use std::path::PathBuf;
 
 use starling_cluster::{ClusterSpec, DEFAULT_ORIGINS, LocalCluster, PortPlan};
@@ -46,7 +47,9 @@ pub async fn run(args: DevArgs) -> Result<(), String> {
     let mut cluster = LocalCluster::start(spec)
         .await
         .map_err(|e| format!("starling dev: {e}"))?;
-    println!("{}", summary(&cluster, &args));
+    // The summary is for whoever started us; one that stopped reading (a closed pipe)
+    // must not take the cluster down with a panic on a failed print.
+    let _ = writeln!(std::io::stdout(), "{}", summary(&cluster, &args));
     let token = cluster.shutdown_token();
     tokio::spawn(async move {
         signal.cancelled().await;

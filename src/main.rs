@@ -68,19 +68,13 @@ async fn main() -> ExitCode {
         Command::Dev(args) => dev::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     };
-    let code = match outcome {
-        Ok(()) => 0,
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");
-            1
+            ExitCode::FAILURE
         }
-    };
-    // Every component has stopped and been awaited by now. Exit without tearing the
-    // runtime down: dropping the futures of detached tasks (e.g. a peer connection that
-    // was mid-write) must not turn a clean stop into a failure exit.
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    std::process::exit(code)
+    }
 }
 
 /// Loads a component's configuration, naming the component in the error.
