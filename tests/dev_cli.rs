@@ -19,18 +19,31 @@ struct Dev {
 
 impl Dev {
     /// Starts `starling dev --agents 1 <extra>` on a random base port and waits for its
-    /// summary (the line that says how to stop it ends it).
+    /// summary (the line that says how to stop it ends it). The dev cluster's ports
+    /// are a fixed plan above the base, so one of them may be taken by a socket of
+    /// another process by chance: then (and only then) another base is tried.
     async fn start(extra: &[&str]) -> Self {
+        for _ in 0..5 {
+            if let Some(dev) = Self::try_start(extra).await {
+                return dev;
+            }
+        }
+        panic!("no free port plan for starling dev in 5 tries");
+    }
+
+    /// One attempt; `None` if a port of the plan was in use.
+    async fn try_start(extra: &[&str]) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         // Agent 0 sits 1000 ports above the base; keep the whole plan below 65535.
         let base = 20_000 + random_port() % 30_000;
+        let log = dir.path().join("stderr.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_starling"))
             .args(["dev", "--agents", "1", "--base-port", &base.to_string()])
             .args(extra)
             .arg("--data-dir")
             .arg(dir.path())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("starling dev starts");
         let stdout = child.stdout.take().unwrap();
@@ -48,16 +61,24 @@ impl Dev {
         })
         .await
         .unwrap();
+        if !summary.contains("Ctrl-C") {
+            let status = child.wait().unwrap();
+            let errors = std::fs::read_to_string(&log).unwrap_or_default();
+            if errors.contains("Address already in use") {
+                return None;
+            }
+            panic!("starling dev ended before its summary ({status}):\n{errors}");
+        }
         assert!(
             dir.path().join("backend").exists(),
             "storage under --data-dir"
         );
-        Self {
+        Some(Self {
             child,
             base,
             summary,
             _dir: dir,
-        }
+        })
     }
 
     fn addr(&self, offset: u16) -> String {
