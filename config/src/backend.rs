@@ -228,7 +228,7 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> Vec<NamespaceBackend> {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     fn invalid(yaml: &str) -> String {
@@ -375,19 +375,19 @@ mod tests {
 
     #[test]
     fn unknown_types_and_keys_are_rejected_by_name() {
-        let err = serde_yaml::from_str::<Vec<NamespaceBackend>>(
+        let err = serde_norway::from_str::<Vec<NamespaceBackend>>(
             "- namespace: .*\n  backend: {type: ftp, root: /x}",
         )
         .unwrap_err()
         .to_string();
         assert!(err.contains("unknown variant `ftp`"), "{err}");
-        let err = serde_yaml::from_str::<Vec<NamespaceBackend>>(
+        let err = serde_norway::from_str::<Vec<NamespaceBackend>>(
             "- namespace: .*\n  backend: {type: s3, bucket: b, regoin: x}",
         )
         .unwrap_err()
         .to_string();
         assert!(err.contains("unknown field `regoin`"), "{err}");
-        let err = serde_yaml::from_str::<Vec<NamespaceBackend>>(
+        let err = serde_norway::from_str::<Vec<NamespaceBackend>>(
             "- namespace: '(x'\n  backend: {type: gcs, bucket: b}",
         )
         .unwrap_err()

@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> ClusterConfig {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     fn invalid(yaml: &str) -> String {
@@ -174,7 +174,7 @@ health_check: {interval: 10s, timeout: 500ms, fails: 5, passes: 1}
 
     #[test]
     fn misspelled_keys_are_rejected() {
-        let err = serde_yaml::from_str::<ClusterConfig>("hosts: [a:1]\nreplica: 2")
+        let err = serde_norway::from_str::<ClusterConfig>("hosts: [a:1]\nreplica: 2")
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `replica`"), "{err}");

@@ -18,11 +18,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// serde_yaml's message already names the offending field and its line and column.
+    /// serde_norway's message already names the offending field and its line and column.
     #[error("cannot parse config file {}: {source}", path.display())]
     Parse {
         path: PathBuf,
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
 
     #[error("{field}: {reason}")]

@@ -65,7 +65,7 @@ pub fn from_yaml_str<T: Component>(yaml: &str) -> Result<T> {
 }
 
 fn parse<T: Component>(yaml: &str, path: &Path) -> Result<T> {
-    let config: T = serde_yaml::from_str(yaml).map_err(|source| Error::Parse {
+    let config: T = serde_norway::from_str(yaml).map_err(|source| Error::Parse {
         path: PathBuf::from(path),
         source,
     })?;
@@ -144,10 +144,11 @@ build_index: ['127.0.0.1:15004']
             err.to_string(),
             "agent.tag_cache_ttl: must be greater than 0s"
         );
-        let unprefixed = serde_yaml::from_str::<AgentConfig>(&format!("{AGENT}tag_cache_ttl: 0s"))
-            .unwrap()
-            .validate()
-            .unwrap_err();
+        let unprefixed =
+            serde_norway::from_str::<AgentConfig>(&format!("{AGENT}tag_cache_ttl: 0s"))
+                .unwrap()
+                .validate()
+                .unwrap_err();
         assert_eq!(
             unprefixed.to_string(),
             "tag_cache_ttl: must be greater than 0s"
@@ -186,9 +187,9 @@ backends:
     backend: {type: s3, bucket: b, endpoint: 'http://127.0.0.1:9000', allow_http: true}
 ";
         let first: OriginConfig = from_yaml_str(yaml).unwrap();
-        let text = serde_yaml::to_string(&first).unwrap();
+        let text = serde_norway::to_string(&first).unwrap();
         let second: OriginConfig = from_yaml_str(&text).unwrap();
-        assert_eq!(serde_yaml::to_string(&second).unwrap(), text);
+        assert_eq!(serde_norway::to_string(&second).unwrap(), text);
         assert!(text.contains("idle_ttl: 1h 30m"), "{text}");
         assert!(text.contains("namespace: team/.*"), "{text}");
         assert!(text.contains("egress_rate: 100MiB/s"), "{text}");

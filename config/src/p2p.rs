@@ -184,7 +184,7 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> std::result::Result<P2pConfig, String> {
-        serde_yaml::from_str(yaml).map_err(|e| e.to_string())
+        serde_norway::from_str(yaml).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -64,7 +64,7 @@ mod tests {
             #[allow(dead_code)]
             repo: Regex,
         }
-        let err = serde_yaml::from_str::<Holder>("repo: 'team/(unclosed'")
+        let err = serde_norway::from_str::<Holder>("repo: 'team/(unclosed'")
             .unwrap_err()
             .to_string();
         assert!(

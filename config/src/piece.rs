@@ -80,7 +80,7 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> PieceLengthConfig {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     #[test]
@@ -122,10 +122,11 @@ largest: 4MiB
 
     #[test]
     fn misspelled_keys_are_rejected() {
-        let err =
-            serde_yaml::from_str::<PieceLengthConfig>("steps: [{upto: 1GiB, piece_length: 1MiB}]")
-                .unwrap_err()
-                .to_string();
+        let err = serde_norway::from_str::<PieceLengthConfig>(
+            "steps: [{upto: 1GiB, piece_length: 1MiB}]",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("unknown field `upto`"), "{err}");
     }
 }

@@ -66,7 +66,7 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> RetryConfig {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     #[test]
@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn misspelled_keys_are_rejected() {
-        let err = serde_yaml::from_str::<RetryConfig>("max_attempt: 3")
+        let err = serde_norway::from_str::<RetryConfig>("max_attempt: 3")
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `max_attempt`"), "{err}");

@@ -81,7 +81,7 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> StoreConfig {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     #[test]
@@ -131,7 +131,7 @@ eviction_interval: 10s
 
     #[test]
     fn misspelled_keys_are_rejected() {
-        let err = serde_yaml::from_str::<StoreConfig>("root: /x\nhigh_watermak: 1GiB")
+        let err = serde_norway::from_str::<StoreConfig>("root: /x\nhigh_watermak: 1GiB")
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `high_watermak`"), "{err}");

@@ -210,7 +210,7 @@ impl Serialize for ByteRate {
 }
 
 /// Deserializes a string through `parse` inside the deserializer's visitor, so that
-/// serde_yaml attaches the field path, line and column to a parse error (an error raised
+/// serde_norway attaches the field path, line and column to a parse error (an error raised
 /// after `String::deserialize` returns would carry neither).
 pub(crate) fn deserialize_str<'de, D, T, F>(
     d: D,
@@ -277,7 +277,7 @@ mod tests {
     }
 
     fn units(yaml: &str) -> std::result::Result<Units, String> {
-        serde_yaml::from_str(yaml).map_err(|e| e.to_string())
+        serde_norway::from_str(yaml).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -354,7 +354,7 @@ mod tests {
         assert_eq!(ByteSize(0).to_string(), "0B");
         assert_eq!(ByteRate(100 * MIB).to_string(), "100MiB/s");
         let original = units("size: 3GiB\nrate: 5KiB/s\nwait: 90s").unwrap();
-        let text = serde_yaml::to_string(&original).unwrap();
+        let text = serde_norway::to_string(&original).unwrap();
         assert_eq!(units(&text).unwrap(), original, "{text}");
     }
 }

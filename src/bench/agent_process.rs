@@ -48,7 +48,7 @@ impl AgentProcess {
     pub async fn start(config: &AgentConfig, dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let config_path = dir.join("agent.yaml");
-        let yaml = serde_yaml::to_string(config).context("writing the agent's config")?;
+        let yaml = serde_norway::to_string(config).context("writing the agent's config")?;
         std::fs::write(&config_path, yaml)
             .with_context(|| format!("writing {}", config_path.display()))?;
         let exe = std::env::current_exe().context("finding the starling binary")?;

@@ -201,10 +201,12 @@ impl Db {
     /// The number of tasks in `queue`.
     pub async fn queued(&self, queue: Queue) -> Result<u64> {
         let sql = format!("SELECT COUNT(*) FROM {}", queue.table());
-        self.call("count tasks", move |conn| {
-            conn.query_row(&sql, [], |row| row.get(0))
-        })
-        .await
+        let count: i64 = self
+            .call("count tasks", move |conn| {
+                conn.query_row(&sql, [], |row| row.get(0))
+            })
+            .await?;
+        Ok(count.unsigned_abs())
     }
 }
 
