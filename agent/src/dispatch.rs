@@ -12,11 +12,8 @@ use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use starling_core::registry::{Endpoint, parse_path};
 use starling_core::{Digest, RepoName};
-use starling_proxy::handlers::base::{paged, ping};
-use starling_proxy::handlers::blobs::BlobStat;
-use starling_proxy::handlers::manifests::ManifestBody;
-use starling_proxy::headers::{self, API_VERSION, API_VERSION_VALUE};
-use starling_proxy::request::RegistryQuery;
+use starling_registry::headers::{self, API_VERSION, API_VERSION_VALUE};
+use starling_registry::{BlobStat, ManifestBody, RegistryQuery, paged, ping};
 use starling_runtime::ApiError;
 
 use crate::error::Error;

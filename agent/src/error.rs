@@ -52,8 +52,8 @@ pub enum Error {
         source: starling_clients::BuildIndexError,
     },
 
-    #[error("{0}")]
-    Listing(#[from] starling_proxy::Error),
+    #[error(transparent)]
+    Listing(#[from] starling_registry::ListingError),
 
     #[error("swarm: {action}: {source}")]
     Swarm {

@@ -16,8 +16,8 @@ use crate::tags::TagResolver;
 /// The largest manifest served; the proxy accepts no larger one by default.
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 
-/// A manifest ready to be served (the proxy's type, so both answer alike).
-pub type Manifest = starling_proxy::manifests::StoredManifest;
+/// A manifest ready to be served (the type the proxy serves too, so both answer alike).
+pub type Manifest = starling_registry::StoredManifest;
 
 /// Resolves `reference` and fetches the manifest it names.
 pub async fn fetch(

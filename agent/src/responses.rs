@@ -1,7 +1,8 @@
 //! The blob body response of the agent: the same headers as the proxy's (one
-//! `blob_headers` for both: `Content-Length`, `Content-Type`, `Docker-Content-Digest`,
-//! `Accept-Ranges`, `Content-Range` on a 206), with the bytes counted as they leave.
-//! Manifests and blob sizes use the proxy's response types as they are.
+//! `starling_registry::blob_headers` for both: `Content-Length`, `Content-Type`,
+//! `Docker-Content-Digest`, `Accept-Ranges`, `Content-Range` on a 206), with the bytes
+//! counted as they leave. Manifests and blob sizes use the shared response types as
+//! they are.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,8 +11,7 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use starling_proxy::handlers::blobs::blob_headers;
-use starling_proxy::headers;
+use starling_registry::{blob_headers, headers};
 
 use crate::blobs::BlobRead;
 use crate::metrics::AgentMetrics;

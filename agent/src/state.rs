@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use starling_p2p::Engine;
-use starling_proxy::listing::ListingService;
+use starling_registry::ListingService;
 
 use crate::access::AllowList;
 use crate::blobs::BlobService;

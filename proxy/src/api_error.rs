@@ -12,9 +12,11 @@ use axum::http::header;
 use starling_core::registry::ErrorCode;
 use starling_runtime::ApiError;
 
+use starling_registry::build_index_errors::client_mistake;
+use starling_registry::headers::{self, BASIC_CHALLENGE, DOCKER_UPLOAD_UUID};
+use starling_registry::paths;
+
 use crate::error::Error;
-use crate::headers::{self, BASIC_CHALLENGE, DOCKER_UPLOAD_UUID};
-use crate::paths;
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
@@ -49,20 +51,8 @@ impl From<Error> for ApiError {
 
 /// A client mistake the build-index reported (a bad tag or paging value) keeps its code.
 fn build_index_answer(error: &Error) -> Option<ApiError> {
-    use starling_clients::BuildIndexError as B;
-    let Error::BuildIndex { source, .. } = error else {
-        return None;
-    };
-    match source {
-        B::Status {
-            status: 400..=499,
-            error: Some(registry),
-            ..
-        } => Some(ApiError::from(registry.clone())),
-        B::Invalid(core) => Some(ApiError::from(core)),
-        B::InvalidPage { .. } => Some(
-            ApiError::from_code(ErrorCode::PaginationNumberInvalid).with_detail(source.to_string()),
-        ),
+    match error {
+        Error::BuildIndex { source, .. } => client_mistake(source),
         _ => None,
     }
 }
@@ -89,8 +79,6 @@ fn code_of(error: &Error) -> (ErrorCode, &'static str) {
             C::ManifestBlobUnknown,
             "manifest references a blob unknown to registry",
         ),
-        Error::NameUnknown { .. } => (C::NameUnknown, "repository name not known to registry"),
-        Error::InvalidPage { .. } => (C::PaginationNumberInvalid, "invalid paging parameter"),
         Error::CredentialsMissing | Error::CredentialsInvalid { .. } => {
             (C::Unauthorized, "authentication required")
         }
@@ -120,7 +108,6 @@ mod tests {
     #[test]
     fn client_mistakes_get_their_codes() {
         let d = Digest::of(b"x");
-        let name = RepoName::parse("a").unwrap();
         let cases = [
             (
                 Error::DigestMismatch {
@@ -147,7 +134,6 @@ mod tests {
                 400,
                 ErrorCode::ManifestBlobUnknown,
             ),
-            (Error::NameUnknown { name }, 404, ErrorCode::NameUnknown),
             (Error::CredentialsMissing, 401, ErrorCode::Unauthorized),
             (
                 Error::Invalid(RepoName::parse("A").unwrap_err()),

@@ -12,12 +12,13 @@ use axum::extract::{Request, State};
 use axum::http::{Method, request::Parts};
 use axum::response::{IntoResponse, Response};
 use starling_core::registry::{Endpoint, parse_path};
+use starling_registry::headers::{self, API_VERSION, API_VERSION_VALUE};
+use starling_registry::{RegistryQuery, ping};
 use starling_runtime::ApiError;
 
 use crate::error::Error;
 use crate::handlers::{base, blobs, manifests, uploads};
-use crate::headers::{self, API_VERSION, API_VERSION_VALUE};
-use crate::request::{RegistryQuery, RegistryRequest};
+use crate::request::RegistryRequest;
 use crate::state::ProxyState;
 
 /// The fallback handler of the router: every path that is not a probe.
@@ -73,7 +74,7 @@ async fn dispatch(
 ) -> Result<Response, ApiError> {
     use Endpoint as E;
     let response = match (&method, endpoint) {
-        (&Method::GET | &Method::HEAD, E::Base) => base::ping().await.into_response(),
+        (&Method::GET | &Method::HEAD, E::Base) => ping().await.into_response(),
         (&Method::GET | &Method::HEAD, E::Catalog) => base::catalog(state, &request.query).await?,
         (&Method::GET | &Method::HEAD, E::Tags { name }) => {
             base::tags(state, name, &request.query).await?

@@ -79,12 +79,6 @@ pub enum Error {
     #[error("manifest references {digest}, which is not in the origin cluster")]
     ManifestBlobUnknown { digest: Digest },
 
-    #[error("repository {name} has no tags")]
-    NameUnknown { name: RepoName },
-
-    #[error("invalid paging parameter: {reason}")]
-    InvalidPage { reason: String },
-
     #[error("authentication required")]
     CredentialsMissing,
 

@@ -11,8 +11,9 @@
 //! - [`handlers`]: thin wrappers with typed responses; [`request`] reads query and
 //!   headers into typed values;
 //! - services: [`uploads`] (temp files and sessions), [`blobs`], [`manifests`] (with the
-//!   pure manifest checks of `starling_core::registry::manifest`), [`listing`];
-//! - plumbing: [`state`], [`error`], [`api_error`], [`paths`], [`headers`], [`metrics`].
+//!   pure manifest checks of `starling_core::registry::manifest`); listings, headers,
+//!   URLs and the read-side answers are `starling_registry`'s, shared with the agent;
+//! - plumbing: [`state`], [`error`], [`api_error`], [`metrics`].
 //!
 //! The HTTP API is documented in `docs/proxy-api.md`.
 
@@ -22,11 +23,8 @@ pub mod blobs;
 pub mod dispatch;
 pub mod error;
 pub mod handlers;
-pub mod headers;
-pub mod listing;
 pub mod manifests;
 pub mod metrics;
-pub mod paths;
 pub mod request;
 pub mod server;
 pub mod state;

@@ -15,6 +15,7 @@ use starling_clients::BuildIndexCluster;
 use starling_clients::OriginCluster;
 use starling_core::registry::{Reference, manifest};
 use starling_core::{Digest, RepoName};
+use starling_registry::StoredManifest;
 use tracing::info;
 
 use crate::error::{Error, Result};
@@ -22,14 +23,6 @@ use crate::metrics::ProxyMetrics;
 
 /// How many referenced blobs are checked at once.
 const STAT_CONCURRENCY: usize = 8;
-
-/// A manifest ready to be served.
-#[derive(Debug, Clone)]
-pub struct StoredManifest {
-    pub digest: Digest,
-    pub media_type: String,
-    pub body: Bytes,
-}
 
 pub struct ManifestService {
     origins: OriginCluster,

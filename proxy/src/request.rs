@@ -1,13 +1,11 @@
 //! The edge of the registry API: one request's query parameters and headers read into
 //! typed values (`Digest`, `RepoName`, a chunk's range) before any service sees them.
 
-use std::collections::HashMap;
-
 use axum::body::{Body, BodyDataStream};
-use axum::extract::Query;
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::{HeaderMap, header};
+use starling_core::Digest;
 use starling_core::range::parse_chunk_range;
-use starling_core::{Digest, RepoName};
+use starling_registry::RegistryQuery;
 
 use crate::error::{Error, Result};
 use crate::uploads::Chunk;
@@ -19,43 +17,16 @@ pub struct RegistryRequest {
     pub body: Body,
 }
 
-/// The query parameters the registry API uses, still raw text.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RegistryQuery {
-    params: HashMap<String, String>,
-}
-
-impl RegistryQuery {
-    pub fn from_uri(uri: &Uri) -> Self {
-        // Form decoding is lossy (invalid UTF-8 becomes U+FFFD, which every parser
-        // below rejects), so this never fails in practice; an empty query is the safe
-        // reading if it ever does.
-        let params = Query::<HashMap<String, String>>::try_from_uri(uri)
-            .map(|Query(params)| params)
-            .unwrap_or_default();
-        Self { params }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.params.get(key).map(String::as_str)
-    }
-
+impl RegistryRequest {
     /// `?digest=`, which must be present and valid; `action` names the request.
     pub fn digest(&self, action: &'static str) -> Result<Digest> {
-        let raw = self.get("digest").ok_or(Error::DigestMissing { action })?;
+        let raw = self
+            .query
+            .get("digest")
+            .ok_or(Error::DigestMissing { action })?;
         Ok(Digest::parse(raw)?)
     }
 
-    /// `?mount=<digest>&from=<repo>`, when both are present and valid. A mount the proxy
-    /// cannot read is answered as a plain upload start, as the spec allows.
-    pub fn mount(&self) -> Option<(Digest, RepoName)> {
-        let digest = Digest::parse(self.get("mount")?).ok()?;
-        let from = RepoName::parse(self.get("from")?).ok()?;
-        Some((digest, from))
-    }
-}
-
-impl RegistryRequest {
     /// A header as text; `None` when absent or not visible ASCII.
     pub fn header(&self, name: header::HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -86,8 +57,12 @@ impl RegistryRequest {
 mod tests {
     use super::*;
 
-    fn query(uri: &str) -> RegistryQuery {
-        RegistryQuery::from_uri(&uri.parse().unwrap())
+    fn query(uri: &str) -> RegistryRequest {
+        RegistryRequest {
+            headers: HeaderMap::new(),
+            query: RegistryQuery::from_uri(&uri.parse().unwrap()),
+            body: Body::empty(),
+        }
     }
 
     #[test]
@@ -104,15 +79,5 @@ mod tests {
             query("/v2/a/blobs/uploads/x?digest=sha256:00").digest("commit"),
             Err(Error::Invalid(_))
         ));
-    }
-
-    #[test]
-    fn mounts_need_a_valid_digest_and_repository() {
-        let d = Digest::of(b"x");
-        let q = query(&format!("/v2/a/blobs/uploads/?mount={d}&from=team/base"));
-        assert_eq!(q.mount(), Some((d, RepoName::parse("team/base").unwrap())));
-        assert_eq!(query(&format!("/?mount={d}")).mount(), None);
-        assert_eq!(query(&format!("/?mount={d}&from=../x")).mount(), None);
-        assert_eq!(query("/?mount=sha256:00&from=a").mount(), None);
     }
 }

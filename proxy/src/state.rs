@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use starling_clients::BuildIndexCluster;
 use starling_clients::OriginCluster;
 use starling_config::ProxyConfig;
+use starling_registry::ListingService;
 use tracing::info;
 
 use crate::auth::{Authenticator, Htpasswd};
 use crate::blobs::BlobService;
 use crate::error::{Error, Result};
-use crate::listing::ListingService;
 use crate::manifests::ManifestService;
 use crate::metrics::ProxyMetrics;
 use crate::uploads::file::FILE_PREFIX;

@@ -2,13 +2,13 @@
 //! layer) and the bytes, streamed from the origins; `Range` answers 206.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use starling_core::{Digest, RepoName};
+use starling_registry::{BlobStat, blob_headers, headers};
 use starling_runtime::ApiError;
 
 use crate::blobs::BlobRead;
-use crate::headers::{self, DOCKER_CONTENT_DIGEST};
 use crate::request::RegistryRequest;
 use crate::state::ProxyState;
 
@@ -31,20 +31,6 @@ pub async fn get(
     Ok(state.blobs.read(&name, &digest, range).await?)
 }
 
-/// A HEAD answer: size and digest, no body.
-pub struct BlobStat {
-    pub digest: Digest,
-    pub size: u64,
-}
-
-impl IntoResponse for BlobStat {
-    fn into_response(self) -> Response {
-        let mut response = StatusCode::OK.into_response();
-        blob_headers(response.headers_mut(), &self.digest, self.size);
-        response
-    }
-}
-
 impl IntoResponse for BlobRead {
     fn into_response(self) -> Response {
         let length = self.range.map_or(self.size, |r| r.byte_count());
@@ -57,15 +43,4 @@ impl IntoResponse for BlobRead {
         }
         response
     }
-}
-
-/// The headers of a blob answer (HEAD, 200 or 206) of `length` bytes.
-pub fn blob_headers(h: &mut HeaderMap, digest: &Digest, length: u64) {
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(DOCKER_CONTENT_DIGEST, headers::value(&digest.to_string()));
 }

@@ -10,12 +10,11 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use starling_core::registry::Reference;
 use starling_core::{Digest, RepoName};
+use starling_registry::headers::{self, DOCKER_CONTENT_DIGEST};
+use starling_registry::{ManifestBody, paths};
 use starling_runtime::ApiError;
 
 use crate::error::{Error, Result};
-use crate::headers::{self, DOCKER_CONTENT_DIGEST};
-use crate::manifests::StoredManifest;
-use crate::paths;
 use crate::request::RegistryRequest;
 use crate::state::ProxyState;
 
@@ -85,37 +84,6 @@ impl IntoResponse for ManifestCreated {
             headers::value(&self.digest.to_string()),
         );
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
-        response
-    }
-}
-
-/// A manifest, or for HEAD only its headers.
-pub struct ManifestBody {
-    pub manifest: StoredManifest,
-    pub head: bool,
-}
-
-impl IntoResponse for ManifestBody {
-    fn into_response(self) -> Response {
-        let StoredManifest {
-            digest,
-            media_type,
-            body,
-        } = self.manifest;
-        let length = body.len();
-        let mut response = if self.head {
-            StatusCode::OK.into_response()
-        } else {
-            body.into_response()
-        };
-        let h = response.headers_mut();
-        // A media type read from stored JSON may hold anything; one that is no valid
-        // header value is served as plain JSON rather than failing the pull.
-        let content_type = HeaderValue::from_str(&media_type)
-            .unwrap_or(HeaderValue::from_static("application/json"));
-        h.insert(header::CONTENT_TYPE, content_type);
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        h.insert(DOCKER_CONTENT_DIGEST, headers::value(&digest.to_string()));
         response
     }
 }

@@ -6,10 +6,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use starling_core::registry::UploadRef;
 use starling_core::{Digest, RepoName};
+use starling_registry::headers::{self, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
+use starling_registry::paths;
 use starling_runtime::ApiError;
 
-use crate::headers::{self, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
-use crate::paths;
 use crate::request::RegistryRequest;
 use crate::state::ProxyState;
 use crate::uploads::UploadState;
@@ -20,7 +20,7 @@ pub async fn start(
     request: RegistryRequest,
 ) -> Result<Response, ApiError> {
     if request.query.get("digest").is_some() {
-        let digest = request.query.digest("monolithic upload")?;
+        let digest = request.digest("monolithic upload")?;
         let body = request.body.into_data_stream();
         state.uploads.monolithic(&name, &digest, body).await?;
         return Ok(BlobCreated { name, digest }.into_response());
@@ -51,7 +51,7 @@ pub async fn commit(
     id: UploadRef,
     request: RegistryRequest,
 ) -> Result<BlobCreated, ApiError> {
-    let digest = request.query.digest("upload commit")?;
+    let digest = request.digest("upload commit")?;
     let chunk = request.into_chunk()?;
     state.uploads.commit(&name, &id, &digest, chunk).await?;
     Ok(BlobCreated { name, digest })

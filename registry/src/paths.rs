@@ -1,5 +1,5 @@
-//! The registry URLs the proxy hands out in `Location` and `Link` headers, built in one
-//! place. Every part is a validated core type (`RepoName`, `Digest`, `UploadRef`, `Tag`),
+//! The registry URLs the agent and proxy hand out in `Location` and `Link` headers,
+//! built in one place. Every part is a validated core type (`RepoName`, `Digest`, `UploadRef`, `Tag`),
 //! whose grammar has no character that needs escaping in a path or a query.
 
 use starling_core::registry::UploadRef;
