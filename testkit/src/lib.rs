@@ -5,13 +5,14 @@
 //! - [`BlobFixture`]: deterministic incompressible blobs with their digest;
 //! - [`ServerProcess`] and [`MotoServer`]: external servers (moto_server) on a random
 //!   high port, retried on another port if one is taken, restartable on the same port;
-//! - [`OriginFixture`]: an origin served by `starling_origin::run` on a listener bound
-//!   to `127.0.0.1:0`;
+//! - [`OriginFixture`] and [`BuildIndexFixture`]: an origin or a build-index served by
+//!   its `run` on a listener bound to `127.0.0.1:0`;
 //! - [`CountingBackend`]: a backend wrapper that counts requests and can hold or fail them;
 //! - [`clients`]: real registry clients (docker, skopeo, podman, ctr) run from async tests.
 
 mod backend;
 mod blob;
+mod build_index;
 pub mod clients;
 mod moto;
 pub mod oci;
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 
 pub use backend::CountingBackend;
 pub use blob::{BlobFixture, pseudo_random};
+pub use build_index::BuildIndexFixture;
 pub use moto::MotoServer;
 pub use origin::{OriginFixture, loopback_listener, origin_config};
 pub use process::{ServerProcess, random_port, require_program, run_command};

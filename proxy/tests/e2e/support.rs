@@ -1,5 +1,5 @@
 //! A registry stack on loopback for the end-to-end tests: one origin
-//! (`starling_testkit::OriginFixture`), one build-index (`starling_build_index::run`) and
+//! (`starling_testkit::OriginFixture`), one build-index (`BuildIndexFixture`) and
 //! the proxy (`starling_proxy::run`), each on a listener bound to `127.0.0.1:0` before it
 //! starts. The real clients are run with `starling_testkit::clients`.
 
@@ -7,10 +7,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use starling_clients::BuildIndexClient;
-use starling_config::{BuildIndexConfig, ClusterConfig, HealthCheckConfig, ProxyConfig};
+use starling_config::{ClusterConfig, HealthCheckConfig, ProxyConfig};
 use starling_core::{Digest, RepoName, Tag};
-use starling_testkit::{OriginFixture, loopback_listener, wait_until};
+use starling_testkit::{BuildIndexFixture, OriginFixture, loopback_listener, wait_until};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -46,7 +45,7 @@ impl<E> Drop for Served<E> {
 pub struct Stack {
     pub dir: TempDir,
     pub origin: OriginFixture,
-    build_index: Served<starling_build_index::Error>,
+    build_index: BuildIndexFixture,
     proxy: Served<starling_proxy::Error>,
 }
 
@@ -60,7 +59,8 @@ impl Stack {
         let dir = tempfile::tempdir().unwrap();
         let origin = OriginFixture::start_alone(&dir.path().join("origin")).await;
         origin.wait_ready().await;
-        let build_index = start_build_index(dir.path(), &origin).await;
+        let build_index =
+            BuildIndexFixture::start(&dir.path().join("build-index"), [origin.host()]).await;
         let mut cfg = proxy_config(dir.path(), &origin, build_index.addr);
         adjust(&mut cfg);
         let listener = loopback_listener().await;
@@ -103,7 +103,7 @@ impl Stack {
 
     /// What the build-index says the tag points at.
     pub async fn tag(&self, name: &str, tag: &str) -> Option<Digest> {
-        let client = BuildIndexClient::new(&self.build_index.addr.to_string());
+        let client = self.build_index.client();
         let (name, tag) = (RepoName::parse(name).unwrap(), Tag::parse(tag).unwrap());
         client.get_tag(&name, &tag).await.unwrap()
     }
@@ -131,7 +131,7 @@ impl Stack {
             0,
             "the proxy leaves no upload files behind"
         );
-        build_index.stop("build-index").await;
+        build_index.stop().await;
         origin.stop().await;
     }
 
@@ -143,28 +143,6 @@ impl Stack {
             async move { request.await.is_ok_and(|r| r.status().is_success()) }
         })
         .await;
-    }
-}
-
-async fn start_build_index(
-    dir: &Path,
-    origin: &OriginFixture,
-) -> Served<starling_build_index::Error> {
-    let listener = loopback_listener().await;
-    let addr = listener.local_addr().unwrap();
-    let cfg = BuildIndexConfig {
-        listen: addr,
-        database: dir.join("build-index/tags.db"),
-        advertise: addr.to_string(),
-        origins: ClusterConfig::with_hosts([origin.host()]),
-        ..BuildIndexConfig::default()
-    };
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(starling_build_index::run(cfg, listener, shutdown.clone()));
-    Served {
-        addr,
-        shutdown,
-        task: Some(task),
     }
 }
 
