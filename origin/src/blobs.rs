@@ -5,7 +5,7 @@
 //! - A blob is served only from the store, i.e. after its sha256 was verified on commit;
 //!   bytes from a backend are never passed to a client unverified.
 //! - Concurrent misses for one digest cause exactly one backend download (single-flight
-//!   keyed by digest; see [`crate::single_flight`]). The download runs in its own task,
+//!   keyed by digest; see [`crate::flights`]). The download runs in its own task,
 //!   so it completes (and warms the cache) even if every requester disconnects.
 
 use std::convert::Infallible;
@@ -23,9 +23,9 @@ use tracing::{debug, info, warn};
 
 use crate::backends::BackendLookup;
 use crate::error::{Error, Result};
+use crate::flights::{self, Flights, Joined};
 use crate::ingest::copy_into;
 use crate::metrics::OriginMetrics;
-use crate::single_flight::{Joined, SingleFlight};
 use starling_core::range::{ByteRange, parse_range};
 
 /// Read size when streaming a blob out of the store.
@@ -43,7 +43,7 @@ pub struct BlobStream {
 pub struct BlobService {
     store: Store,
     backends: Arc<dyn BackendLookup>,
-    flights: SingleFlight<BlobInfo>,
+    flights: Flights<BlobInfo>,
     metrics: Arc<OriginMetrics>,
 }
 
@@ -56,7 +56,7 @@ impl BlobService {
         Self {
             store,
             backends,
-            flights: SingleFlight::new(),
+            flights: Flights::new(),
             metrics,
         }
     }
@@ -96,7 +96,7 @@ impl BlobService {
             return Ok(info);
         }
         self.metrics.cache_misses.increment(1);
-        self.read_through(namespace, digest)?.wait().await
+        flights::wait(self.read_through(namespace, digest)?).await
     }
 
     /// Opens the blob for reading (the reader's lease keeps it from eviction), reading
@@ -158,7 +158,7 @@ impl BlobService {
         let joined = self.read_through(namespace, digest)?;
         let (namespace, digest) = (namespace.clone(), *digest);
         spawn_named("prefetch", async move {
-            match joined.wait().await {
+            match flights::wait(joined).await {
                 Ok(info) => debug!(%digest, size = info.size, "prefetched"),
                 Err(e) => warn!(%digest, %namespace, error = %e, "prefetch failed"),
             }
@@ -176,7 +176,7 @@ impl BlobService {
         let Some(backend) = self.backend_for(namespace) else {
             // No backend: the store was the only hope, unless a commit just landed.
             return match self.local(digest)? {
-                Some(info) => Ok(Joined::Settled(info)),
+                Some(info) => Ok(Joined::Settled(Ok(info))),
                 None => Err(Error::BlobUnknown {
                     namespace: namespace.clone(),
                     digest: *digest,
@@ -192,9 +192,13 @@ impl BlobService {
         };
         let store = self.store.clone();
         let settled = move || store.stat(digest).ok().flatten();
-        Ok(self
-            .flights
-            .start("read-through", *digest, settled, fetch.run()))
+        Ok(flights::start(
+            &self.flights,
+            "read-through",
+            *digest,
+            settled,
+            fetch.run(),
+        ))
     }
 }
 

@@ -7,7 +7,7 @@
 //! Layout, top-down:
 //! - [`server`]: routes, request middleware, [`run`] and its shutdown order;
 //! - [`handlers`]: thin HTTP wrappers (path parsing in [`handlers::extract`]);
-//! - services: [`blobs`] (stat, read, read-through with [`single_flight`]),
+//! - services: [`blobs`] (stat, read, read-through with [`flights`]),
 //!   [`uploads`] (with [`sessions`] and [`ingest`]), [`metainfo`], [`tasks`]
 //!   (SQLite queue, pins, runner: write-back and replication), [`seeding`] (the P2P
 //!   engine, seeding on demand), whose identity `GET /peer` reports;
@@ -23,6 +23,7 @@ pub mod api_error;
 pub mod backends;
 pub mod blobs;
 pub mod error;
+pub mod flights;
 pub mod handlers;
 pub mod ingest;
 pub mod metainfo;
@@ -30,7 +31,6 @@ pub mod metrics;
 pub mod seeding;
 pub mod server;
 pub mod sessions;
-pub mod single_flight;
 pub mod state;
 pub mod tasks;
 pub mod uploads;

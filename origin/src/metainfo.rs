@@ -23,16 +23,16 @@ use tracing::info;
 
 use crate::blobs::BlobService;
 use crate::error::{Error, Result, blocking};
+use crate::flights::{self, Flights};
 use crate::metrics::OriginMetrics;
 use crate::seeding::Seeding;
-use crate::single_flight::SingleFlight;
 
 /// Generates and keeps the `.torrent` of every blob served.
 pub struct MetainfoService {
     dir: PathBuf,
     policy: PieceLengthPolicy,
     blobs: Arc<BlobService>,
-    flights: SingleFlight<Bytes>,
+    flights: Flights<Bytes>,
     metrics: Arc<OriginMetrics>,
     seeding: Arc<Seeding>,
 }
@@ -61,7 +61,7 @@ impl MetainfoService {
             dir: parts.dir,
             policy: parts.policy,
             blobs: parts.blobs,
-            flights: SingleFlight::new(),
+            flights: Flights::new(),
             metrics: parts.metrics,
             seeding: parts.seeding,
         }
@@ -98,9 +98,14 @@ impl MetainfoService {
         // A generation that finished between the read above and here has already
         // published its file; the settled check only sees flights, so a rare duplicate
         // request re-reads the file inside the new flight instead of re-hashing.
-        self.flights
-            .run("metainfo", *digest, || None, generation.run())
-            .await
+        let joined = flights::start(
+            &self.flights,
+            "metainfo",
+            *digest,
+            || None,
+            generation.run(),
+        );
+        flights::wait(joined).await
     }
 }
 

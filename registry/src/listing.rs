@@ -157,7 +157,9 @@ mod tests {
             (StatusCode::NOT_FOUND, ErrorCode::NameUnknown)
         );
         assert_eq!(
-            code(page_error(PageRequest::parse_tags(Some("x"), None).unwrap_err())),
+            code(page_error(
+                PageRequest::parse_tags(Some("x"), None).unwrap_err()
+            )),
             (StatusCode::BAD_REQUEST, ErrorCode::PaginationNumberInvalid)
         );
         assert_eq!(

@@ -5,6 +5,7 @@
 //! - [`MetricsRegistry`]: a Prometheus recorder owned by one component instance, so
 //!   several components can run in one process (tests, `starling dev`);
 //! - [`shutdown_on_signal`]: a cancellation token cancelled by Ctrl-C or SIGTERM;
+//! - [`SingleFlight`]: concurrent callers for one key share one piece of work;
 //! - [`build_http_client`]: reqwest clients that build without a system CA bundle;
 //! - [`http`]: the HTTP error response ([`ApiError`], the registry spec's error body)
 //!   and the request middleware ([`trace_requests`]) that logs each 5xx once.
@@ -13,10 +14,12 @@ pub mod http;
 mod http_client;
 mod metrics_registry;
 mod shutdown;
+mod single_flight;
 mod spawn;
 
 pub use http::{ApiError, LoggedError, trace_requests};
 pub use http_client::{build_http_client, default_http_client};
 pub use metrics_registry::MetricsRegistry;
 pub use shutdown::shutdown_on_signal;
+pub use single_flight::{Abandoned, Flight, SingleFlight};
 pub use spawn::spawn_named;

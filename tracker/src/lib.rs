@@ -9,7 +9,7 @@
 //! [`sweep`] maintenance loop (started through `starling_runtime::spawn_named`).
 //!
 //! Metainfo: [`metainfo`] (the lookup service) over [`cache`] (expiring, bounded),
-//! [`single_flight`] (one origin request per key) and [`ring`] (which tracker owns a
+//! `starling_runtime::SingleFlight` (one origin request per key) and [`ring`] (which tracker owns a
 //! blob's swarm, by digest; agents build the same ring); [`origin_seeds`] remembers
 //! which origins seed the swarms whose metainfo was served here, so announces hand
 //! origins out without origins announcing; [`api_error`] maps its failures to registry errors
@@ -32,7 +32,6 @@ pub mod request;
 pub mod response;
 pub mod ring;
 pub mod server;
-pub mod single_flight;
 pub mod state;
 pub mod store;
 pub mod sweep;

@@ -25,6 +25,7 @@ use starling_clients::{ClientError, OriginCluster};
 use starling_config::ClusterConfig;
 use starling_config::tracker::TrackerConfig;
 use starling_core::{Digest, InfoHash, RepoName};
+use starling_runtime::SingleFlight;
 use tracing::{debug, info, warn};
 
 use crate::cache::{CacheLimits, TtlCache};
@@ -32,7 +33,6 @@ use crate::error::{Error, Result};
 use crate::metrics::MetainfoMetrics;
 use crate::origin_seeds::OriginSeeds;
 use crate::ring::TrackerRing;
-use crate::single_flight::SingleFlight;
 
 /// Most torrents cached.
 pub const CACHE_ENTRIES: usize = 10_000;

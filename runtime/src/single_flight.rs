@@ -1,14 +1,18 @@
-//! Single-flight: concurrent callers asking for the same key share one piece of work.
+//! Single-flight: concurrent callers asking for the same key share one piece of work
+//! (the origin's read-through download and torrent generation, the tracker's metainfo
+//! fetch from the origins).
 //!
 //! The work runs in its own named task, so a caller that goes away (an HTTP client
-//! disconnecting) does not cancel what the other callers wait for.
+//! disconnecting) does not cancel what the other callers wait for, and a prefetch can
+//! start it without waiting ([`SingleFlight::start`]).
 //!
 //! Invariant: a flight's map entry is removed (by a drop guard, so also on panic)
 //! *before* its value is published. Work that also stores its result elsewhere (a
-//! cache) does so before it returns, and the caller's `settled` check runs under the
-//! map lock; so a caller either joins the running flight or finds the stored result,
-//! and never starts a second flight for work that has just finished. The map lock is a
-//! leaf, held only for map updates and the `settled` check, never across an await.
+//! cache, the blob store) does so before it returns, and the caller's `settled` check
+//! runs under the map lock; so a caller either joins the running flight or finds the
+//! stored result, and never starts a second flight for work that has just finished.
+//! The map lock is a leaf, held only for map updates and the `settled` check, never
+//! across an await.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -16,7 +20,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use starling_runtime::spawn_named;
+use crate::spawn_named;
 use thiserror::Error;
 use tokio::sync::watch;
 
@@ -44,8 +48,44 @@ where
     }
 
     /// Joins the flight for `key`; or returns what `settled` finds; or starts the
-    /// future `work()` builds in a task named `name`, then waits for its value.
+    /// future `work()` builds in a task named `name`. Returns without waiting.
     /// `settled` runs under the map lock and must be cheap.
+    pub fn start<W, F>(
+        &self,
+        name: &'static str,
+        key: K,
+        settled: impl FnOnce() -> Option<V>,
+        work: W,
+    ) -> Flight<V>
+    where
+        W: FnOnce() -> F,
+        F: Future<Output = V> + Send + 'static,
+    {
+        let mut flights = lock(&self.flights);
+        if let Some(running) = flights.get(&key) {
+            return Flight::Waiting(running.clone());
+        }
+        if let Some(done) = settled() {
+            return Flight::Settled(done);
+        }
+        let (publish, outcome) = watch::channel(None);
+        flights.insert(key.clone(), outcome.clone());
+        let landing = Landing {
+            flights: self.flights.clone(),
+            key,
+        };
+        let work = work();
+        spawn_named(name, async move {
+            let value = work.await;
+            drop(landing);
+            // Every caller may have gone away meanwhile; that is fine.
+            let _ = publish.send(Some(value));
+            Ok::<(), Infallible>(())
+        });
+        Flight::Waiting(outcome)
+    }
+
+    /// [`SingleFlight::start`], then waits for the value.
     pub async fn run<W, F>(
         &self,
         name: &'static str,
@@ -57,35 +97,7 @@ where
         W: FnOnce() -> F,
         F: Future<Output = V> + Send + 'static,
     {
-        let mut outcome = {
-            let mut flights = lock(&self.flights);
-            if let Some(running) = flights.get(&key) {
-                running.clone()
-            } else if let Some(done) = settled() {
-                return Ok(done);
-            } else {
-                let (publish, outcome) = watch::channel(None);
-                flights.insert(key.clone(), outcome.clone());
-                let landing = Landing {
-                    flights: self.flights.clone(),
-                    key,
-                };
-                let work = work();
-                spawn_named(name, async move {
-                    let value = work.await;
-                    drop(landing);
-                    // Every caller may have gone away meanwhile; that is fine.
-                    let _ = publish.send(Some(value));
-                    Ok::<(), Infallible>(())
-                });
-                outcome
-            }
-        };
-        let published = outcome
-            .wait_for(Option::is_some)
-            .await
-            .map_err(|_| Abandoned)?;
-        Ok(published.clone().expect("waited for a value"))
+        self.start(name, key, settled, work).wait().await
     }
 
     /// Flights in progress (for tests and diagnostics).
@@ -101,6 +113,29 @@ where
 {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Where a caller stands after [`SingleFlight::start`].
+pub enum Flight<V> {
+    /// The result already existed (`settled` returned it).
+    Settled(V),
+    /// A flight is running (just started or joined).
+    Waiting(watch::Receiver<Option<V>>),
+}
+
+impl<V: Clone> Flight<V> {
+    /// The flight's value; [`Abandoned`] if its task panicked.
+    pub async fn wait(self) -> Result<V, Abandoned> {
+        let mut outcome = match self {
+            Self::Settled(done) => return Ok(done),
+            Self::Waiting(outcome) => outcome,
+        };
+        let published = outcome
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| Abandoned)?;
+        Ok(published.clone().expect("waited for a value"))
     }
 }
 
