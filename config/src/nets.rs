@@ -1,6 +1,6 @@
 //! A list of networks written as CIDR ranges or bare addresses (`127.0.0.1` is
-//! `127.0.0.1/32`), for `#[serde(with = "crate::nets")]` on a `Vec<IpNet>`. Each entry
-//! parses on its own, so a bad one is reported at its index (`allowed_clients[1]: …`).
+//! `127.0.0.1/32`), for `#[serde(with = "crate::nets")]` on a `Vec<IpNet>`. A bad entry
+//! is reported by its value, with the line and column of the file.
 
 use std::net::IpAddr;
 

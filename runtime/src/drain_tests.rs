@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::routing::get;
-use futures::stream;
+use futures::{StreamExt, stream};
 use tokio::net::TcpListener;
 
 use super::*;
