@@ -1,13 +1,18 @@
 //! The `starling` command line: parse arguments, load configuration, start a component.
 //!
-//! Every component runs from this one binary as `starling <component> --config FILE`;
-//! `starling dev` runs a whole cluster on loopback and `starling bench` measures one.
+//! Every component runs from this one binary as `starling <component> --config FILE`
+//! (`--check` only validates the file); `starling dev` runs a whole cluster on loopback,
+//! `starling bench` measures one, and `starling containerd-hosts` points a node's
+//! containerd at its agent.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod check;
+mod containerd_hosts;
 mod dev;
+mod logging;
 
 use clap::{Parser, Subcommand};
 use starling_config::{
@@ -24,6 +29,9 @@ use tokio_util::sync::CancellationToken;
     about = "Peer-to-peer container image distribution"
 )]
 struct Cli {
+    /// Log format on stderr; default from STARLING_LOG_FORMAT, else text.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<logging::LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,6 +52,8 @@ enum Command {
     Dev(dev::DevArgs),
     /// Measure a local cluster: swarm distribution against the bound, one pull's cost.
     Bench(bench::BenchArgs),
+    /// Write containerd hosts.toml files that send a node's pulls through its agent.
+    ContainerdHosts(containerd_hosts::HostsArgs),
 }
 
 #[derive(clap::Args)]
@@ -51,15 +61,40 @@ struct ConfigArg {
     /// Path to the component's YAML configuration.
     #[arg(long, short)]
     config: PathBuf,
+    /// Load and validate the configuration, report, and exit without starting.
+    #[arg(long)]
+    check: bool,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    let format = logging::resolve(cli.log_format, std::env::var(logging::FORMAT_ENV).ok());
+    let outcome = match format {
+        Ok(format) => {
+            logging::init(format);
+            run(cli.command).await
+        }
+        Err(message) => Err(message),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
     // Components register their signal handlers before they load or bind anything, so
     // a SIGTERM during start-up (Kubernetes sends one at any time) stops them cleanly.
-    let outcome = match cli.command {
+    match command {
+        Command::Agent(arg) if arg.check => check::run::<AgentConfig>(&arg.config),
+        Command::Tracker(arg) if arg.check => check::run::<TrackerConfig>(&arg.config),
+        Command::Origin(arg) if arg.check => check::run::<OriginConfig>(&arg.config),
+        Command::BuildIndex(arg) if arg.check => check::run::<BuildIndexConfig>(&arg.config),
+        Command::Proxy(arg) if arg.check => check::run::<ProxyConfig>(&arg.config),
         Command::Agent(arg) => run_agent(&arg, shutdown_on_signal()).await,
         Command::Tracker(arg) => run_tracker(&arg, shutdown_on_signal()).await,
         Command::Origin(arg) => run_origin(&arg, shutdown_on_signal()).await,
@@ -67,12 +102,8 @@ async fn main() -> ExitCode {
         Command::Proxy(arg) => run_proxy(&arg, shutdown_on_signal()).await,
         Command::Dev(args) => dev::run(args).await,
         Command::Bench(args) => bench::run(args).await,
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::FAILURE
+        Command::ContainerdHosts(args) => {
+            containerd_hosts::run(&args).map_err(|e| format!("starling containerd-hosts: {e}"))
         }
     }
 }
@@ -133,13 +164,4 @@ async fn run_proxy(arg: &ConfigArg, shutdown: CancellationToken) -> Result<(), S
     starling_proxy::run(cfg, listener, shutdown)
         .await
         .map_err(|e| format!("starling proxy: {e}"))
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -1,5 +1,6 @@
 //! Who may pull from the registry port: the agent serves the node's container runtime,
-//! so by default only loopback clients; other addresses through `allowed_clients`.
+//! so by default only loopback clients; other addresses or networks (CIDR) through
+//! `allowed_clients`.
 //!
 //! The check is middleware in front of every registry route and answers `403 DENIED`
 //! with the registry error body. It compares the peer address of the TCP connection, so
@@ -12,26 +13,28 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use starling_runtime::ApiError;
 
 use crate::error::Error;
 use crate::state::AgentState;
 
-/// The addresses allowed on the registry port.
+/// The networks allowed on the registry port.
 #[derive(Debug, Clone)]
 pub struct AllowList {
-    allowed: Vec<IpAddr>,
+    allowed: Vec<IpNet>,
 }
 
 impl AllowList {
-    pub fn new(allowed: &[IpAddr]) -> Self {
+    pub fn new(allowed: &[IpNet]) -> Self {
         Self {
-            allowed: allowed.iter().map(|ip| ip.to_canonical()).collect(),
+            allowed: allowed.to_vec(),
         }
     }
 
     pub fn allows(&self, client: IpAddr) -> bool {
-        self.allowed.contains(&client.to_canonical())
+        let client = client.to_canonical();
+        self.allowed.iter().any(|net| net.contains(&client))
     }
 }
 
@@ -55,11 +58,29 @@ mod tests {
 
     #[test]
     fn loopback_by_default_and_mapped_addresses_match() {
-        let list = AllowList::new(&["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()]);
+        let list = AllowList::new(&starling_config::agent::default_allowed_clients());
         assert!(list.allows("127.0.0.1".parse().unwrap()));
         assert!(list.allows("::1".parse().unwrap()));
         assert!(list.allows("::ffff:127.0.0.1".parse().unwrap()));
         assert!(!list.allows("127.0.0.2".parse().unwrap()));
         assert!(!list.allows("10.0.0.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn networks_allow_every_address_inside() {
+        let nets = ["10.244.0.0/16", "fd00::/8", "192.168.1.5/32"].map(|n| n.parse().unwrap());
+        let list = AllowList::new(&nets);
+        for inside in [
+            "10.244.0.1",
+            "10.244.255.254",
+            "::ffff:10.244.3.3",
+            "fd12::1",
+            "192.168.1.5",
+        ] {
+            assert!(list.allows(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["10.245.0.1", "127.0.0.1", "fe80::1", "192.168.1.6"] {
+            assert!(!list.allows(outside.parse().unwrap()), "{outside}");
+        }
     }
 }

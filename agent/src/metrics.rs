@@ -1,7 +1,9 @@
 //! Prometheus metrics of one agent, in its own [`MetricsRegistry`] (several agents run
 //! in one process under `starling dev` and in tests). The P2P engine registers its own
 //! series (bytes by peer class, pieces, connections, announces) in the same registry,
-//! so `GET /metrics` on the admin port shows both.
+//! so `GET /metrics` on the admin port shows both, with the store's `starling_store_*`
+//! (bytes, blobs, evictions; see `starling_store::StoreMetrics`) and
+//! `starling_build_info`.
 //!
 //! | metric | kind | meaning |
 //! |---|---|---|
@@ -12,11 +14,16 @@
 //! | `starling_agent_requests_denied_total` | counter | registry requests from clients not in `allowed_clients` |
 
 use metrics::{Counter, Histogram};
+use std::sync::OnceLock;
+
 use starling_runtime::MetricsRegistry;
+use starling_store::{Store, StoreMetrics};
 
 #[derive(Debug)]
 pub struct AgentMetrics {
     registry: MetricsRegistry,
+    /// The node's blob store, reported at each render once [`Self::watch_store`] ran.
+    store: OnceLock<StoreMetrics>,
     pub manifests_served: Counter,
     pub blobs_served: Counter,
     pub blob_bytes_served: Counter,
@@ -31,6 +38,7 @@ impl AgentMetrics {
         // placeholder registry built there is replaced right after.
         let handles = registry.register(|| Self {
             registry: MetricsRegistry::new(),
+            store: OnceLock::new(),
             manifests_served: metrics::counter!("starling_agent_manifests_served_total"),
             blobs_served: metrics::counter!("starling_agent_blobs_served_total"),
             blob_bytes_served: metrics::counter!("starling_agent_blob_bytes_served_total"),
@@ -48,8 +56,18 @@ impl AgentMetrics {
         &self.registry
     }
 
+    /// Reports `store`'s usage and evictions (`starling_store_*`) from now on; a second
+    /// call keeps the first store.
+    pub fn watch_store(&self, store: &Store) {
+        let metrics = self.registry.register(|| StoreMetrics::new(store.clone()));
+        let _ = self.store.set(metrics);
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
+        if let Some(store) = self.store.get() {
+            store.observe();
+        }
         self.registry.render()
     }
 }

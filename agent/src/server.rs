@@ -16,7 +16,7 @@ use axum::routing::get;
 use starling_clients::BuildIndexCluster;
 use starling_config::AgentConfig;
 use starling_p2p::{Engine, EngineParts, EngineSettings, MetaInfoSource, TrackerMetaInfo};
-use starling_runtime::{spawn_named, trace_requests};
+use starling_runtime::{Drain, spawn_named, trace_requests};
 use starling_store::{Store, StoreOptions, run_evictor};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -95,8 +95,10 @@ pub async fn run(
 /// [`run`] with the metainfo source given by the caller.
 ///
 /// Shutdown order once `shutdown` fires:
-/// 1. readiness turns 503 and both listeners stop accepting; requests in flight finish
-///    (a blob streaming to docker ends early if its download is stopped in step 2);
+/// 1. readiness turns 503; the registry and admin listeners keep accepting for
+///    `drain.delay`, then close; requests in flight (blobs streaming to the runtime,
+///    still fed by the swarm) get `drain.timeout` to finish and are then cut
+///    (`starling_runtime::Drain`);
 /// 2. the engine stops: connections close, partial downloads are persisted for the next
 ///    start, `stopped` is announced;
 /// 3. the evictor stops; then `run` returns.
@@ -108,6 +110,11 @@ pub async fn run_with_metainfo(
 ) -> Result<()> {
     let store = Store::open_root(store_options(&cfg)).await?;
     let metrics = Arc::new(AgentMetrics::new());
+    metrics.watch_store(&store);
+    // The engine outlives the drain (it feeds blobs still streaming); it stops after the
+    // servers, or when `run` returns early.
+    let engine_stop = CancellationToken::new();
+    let _engine_guard = engine_stop.clone().drop_guard();
     let engine = Engine::start(
         EngineSettings::agent(cfg.peer.clone()).with_locality(cfg.zone.clone(), cfg.rack.clone()),
         EngineParts {
@@ -118,7 +125,7 @@ pub async fn run_with_metainfo(
             metrics: metrics.registry(),
             inbound: None,
         },
-        shutdown.child_token(),
+        engine_stop.clone(),
     )
     .await
     .map_err(Error::swarm("start the engine"))?;
@@ -146,12 +153,9 @@ pub async fn run_with_metainfo(
     let admin_addr = listeners.admin.local_addr().map_err(Error::Serve)?;
     state.set_serving(true);
     info!(registry = %registry_addr, admin = %admin_addr, peer = %engine.local_addr(), "agent serving");
-    let registry = serve(
-        listeners.registry,
-        registry_router(state.clone()),
-        &shutdown,
-    );
-    let admin = serve(listeners.admin, admin_router(state.clone()), &shutdown);
+    let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
+    let registry = serve(listeners.registry, registry_router(state.clone()), &drain);
+    let admin = serve(listeners.admin, admin_router(state.clone()), &drain);
     let stopping = {
         let state = state.clone();
         let shutdown = shutdown.clone();
@@ -163,6 +167,7 @@ pub async fn run_with_metainfo(
     };
     let (registry, admin, ()) = tokio::join!(registry, admin, stopping);
 
+    engine_stop.cancel();
     engine.stopped().await;
     tasks.cancel();
     if let Err(e) = evictor.await {
@@ -172,13 +177,14 @@ pub async fn run_with_metainfo(
     registry.and(admin)
 }
 
-async fn serve(listener: TcpListener, router: Router, shutdown: &CancellationToken) -> Result<()> {
-    let shutdown = shutdown.clone();
+async fn serve(listener: TcpListener, router: Router, drain: &Drain) -> Result<()> {
+    let router = drain.bound(router);
+    let drain = drain.clone();
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .with_graceful_shutdown(async move { drain.closing().await })
     .await
     .map_err(Error::Serve)
 }

@@ -148,6 +148,7 @@ mod tests {
             url: "ftp://example".to_owned(),
             username: None,
             password: None,
+            password_file: None,
             timeout: std::time::Duration::from_secs(1),
         };
         let err = build_backend(&config).unwrap_err();
@@ -158,6 +159,7 @@ mod tests {
             endpoint: Some("http://127.0.0.1:9".to_owned()),
             access_key_id: Some("k".to_owned()),
             secret_access_key: Some("s".to_owned()),
+            secret_access_key_file: None,
             allow_http: true,
             prefix: "a//b".to_owned(),
         };

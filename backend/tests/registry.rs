@@ -75,6 +75,7 @@ impl Fixture {
             url: self.server.base_url(),
             username: credentials.map(|c| c.0.to_owned()),
             password: credentials.map(|c| c.1.to_owned()),
+            password_file: None,
             timeout: Duration::from_secs(30),
         })
         .unwrap()

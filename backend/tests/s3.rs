@@ -48,6 +48,7 @@ fn config(moto: &ServerProcess) -> BackendConfig {
         endpoint: Some(moto.base_url()),
         access_key_id: Some("testing".to_owned()),
         secret_access_key: Some("testing".to_owned()),
+        secret_access_key_file: None,
         allow_http: true,
         prefix: PREFIX.to_owned(),
     }

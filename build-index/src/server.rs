@@ -1,8 +1,9 @@
 //! The HTTP server: routes, request logging (`starling_runtime::trace_requests`) and the
 //! `run` entry point with its shutdown order.
 //!
-//! Shutdown order once `shutdown` fires: readiness turns 503; axum stops accepting and
-//! lets in-flight requests finish (a client put in flight completes its forwards or
+//! Shutdown order once `shutdown` fires: readiness turns 503; the listener keeps
+//! accepting for `drain.delay`; axum stops accepting and gives in-flight requests
+//! `drain.timeout` to finish (`starling_runtime::Drain`; a client put in flight completes its forwards or
 //! queues them, and queues its remote tasks); then the background tasks, which watch a
 //! child of the same token (also cancelled if serving fails), are awaited: the retry
 //! loops of the replica and remote queues (an attempt they interrupt, even part-way
@@ -16,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware;
 use axum::routing::get;
 use starling_config::BuildIndexConfig;
-use starling_runtime::{ApiError, spawn_named, trace_requests};
+use starling_runtime::{ApiError, Drain, spawn_named, trace_requests};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -66,15 +67,18 @@ pub async fn run(
     ];
     let health_checks = state.remotes().start_health_checks(&tasks);
 
+    let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
     let draining = state.clone();
+    let closing = drain.clone();
     let stop_signal = async move {
         shutdown.cancelled().await;
         draining.set_ready(false);
         tracing::info!("build-index shutting down");
+        closing.closing().await;
     };
     state.set_ready(true);
     tracing::info!(listen = %local, advertise = %cfg.advertise, replicas = cfg.replicas.len(), remotes = cfg.remotes.len(), "build-index serving");
-    let served = axum::serve(listener, router(state.clone()))
+    let served = axum::serve(listener, drain.bound(router(state.clone())))
         .with_graceful_shutdown(stop_signal)
         .await
         .map_err(Error::Serve);

@@ -39,8 +39,7 @@ impl BuildIndexState {
         let metrics = Arc::new(BuildIndexMetrics::new());
         let http = default_http_client();
         let replicas = cfg
-            .replicas
-            .iter()
+            .other_replicas()
             .map(|host| BuildIndexClient::with_http(http.clone(), host))
             .collect();
         let replicator = Arc::new(Replicator::new(

@@ -138,6 +138,7 @@ fn backends(spec: &ClusterSpec, dir: &Path) -> Vec<NamespaceBackend> {
             url: url.clone(),
             username: None,
             password: None,
+            password_file: None,
             timeout: starling_config::backend::default_registry_timeout(),
         },
         None => BackendConfig::Filesystem {

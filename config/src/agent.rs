@@ -1,12 +1,14 @@
 //! Configuration of an agent, the per-node daemon: a Registry v2 read API for the local
 //! container runtime, P2P download and seeding, and the node's blob cache.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::Component;
+use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::p2p::P2pConfig;
 use crate::rules::{distinct_listens, host_list, non_empty, positive_duration};
@@ -28,8 +30,10 @@ pub struct AgentConfig {
     pub trackers: Vec<String>,
     /// Build-index hosts (`host:port`, required) used to resolve tags.
     pub build_index: Vec<String>,
-    /// Client addresses allowed on the registry port (required, at least one).
-    pub allowed_clients: Vec<IpAddr>,
+    /// Clients allowed on the registry port (required, at least one): addresses
+    /// (`127.0.0.1`) or CIDR networks (`10.0.0.0/8`, a pod or node network).
+    #[serde(with = "crate::nets")]
+    pub allowed_clients: Vec<IpNet>,
     /// This node's zone, for locality in peer hand-out.
     pub zone: Option<String>,
     /// This node's rack, for locality in peer hand-out.
@@ -41,6 +45,8 @@ pub struct AgentConfig {
     /// sends them as `?ns=`: their repositories are looked up as they are. Any other
     /// `?ns=` registry becomes the repository's first path component.
     pub cluster_registries: Vec<String>,
+    /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
+    pub drain: DrainConfig,
 }
 
 pub fn default_registry_listen() -> SocketAddr {
@@ -55,11 +61,12 @@ pub fn default_agent_peer() -> P2pConfig {
     P2pConfig::with_listen(SocketAddr::from(([127, 0, 0, 1], 16001)))
 }
 
-pub fn default_allowed_clients() -> Vec<IpAddr> {
-    vec![
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(Ipv6Addr::LOCALHOST),
-    ]
+/// Loopback only: the node's own container runtime.
+pub fn default_allowed_clients() -> Vec<IpNet> {
+    ["127.0.0.1/32", "::1/128"]
+        .iter()
+        .map(|net| net.parse().expect("a valid CIDR literal"))
+        .collect()
 }
 
 pub fn default_agent_tag_cache_ttl() -> Duration {
@@ -101,6 +108,7 @@ impl Default for AgentConfig {
             rack: None,
             tag_cache_ttl: default_agent_tag_cache_ttl(),
             cluster_registries: default_cluster_registries(),
+            drain: DrainConfig::default(),
         }
     }
 }
@@ -138,7 +146,8 @@ impl Component for AgentConfig {
                 ));
             }
         }
-        positive_duration("tag_cache_ttl", self.tag_cache_ttl)
+        positive_duration("tag_cache_ttl", self.tag_cache_ttl)?;
+        self.drain.validate().map_err(|e| e.at("drain"))
     }
 }
 
@@ -181,14 +190,18 @@ build_index: ['127.0.0.1:15004']
             "{MINIMAL}registry_listen: 127.0.0.1:17000
 admin_listen: 127.0.0.1:17002
 peer: {{listen: 127.0.0.1:17001, egress_rate: 50MiB/s}}
-allowed_clients: [127.0.0.1, 10.0.0.0]
+allowed_clients: [127.0.0.1, 10.0.0.0/8, 'fd00::/8']
 zone: us-east-1a
 rack: r12
 "
         ))
         .unwrap();
         assert_eq!(cfg.peer.listen.port(), 17001);
-        assert_eq!(cfg.allowed_clients.len(), 2);
+        assert_eq!(cfg.allowed_clients.len(), 3);
+        assert_eq!(cfg.allowed_clients[0].to_string(), "127.0.0.1/32");
+        assert!(
+            cfg.allowed_clients[1].contains(&"10.200.3.4".parse::<std::net::IpAddr>().unwrap())
+        );
         assert_eq!(cfg.zone.as_deref(), Some("us-east-1a"));
     }
 
@@ -226,11 +239,15 @@ rack: r12
 
     #[test]
     fn bad_values_name_the_field_and_line() {
+        // The entry is named by its value and its line and column.
         let err = invalid("allowed_clients: [localhost]");
         assert!(
-            err.contains("allowed_clients[0]: invalid IP address syntax"),
+            err.contains("allowed_clients: \"localhost\" is not an IP address or CIDR network"),
             "{err}"
         );
+        assert!(err.contains("line 5 column 18"), "{err}");
+        let err = invalid("allowed_clients: [127.0.0.1, 10.0.0.0/33]");
+        assert!(err.contains("allowed_clients: \"10.0.0.0/33\""), "{err}");
         let err = invalid("peer: {upload_slots: 3}");
         assert!(err.contains("peer: missing field `listen`"), "{err}");
         let err = invalid("tag_cache_tl: 5s");

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::pattern;
 use crate::rules::{http_url, non_empty, positive_duration, required_path};
+use crate::secrets::{one_of, take_file};
 
 /// One `backends:` entry: the namespaces it serves and where their data lives.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -52,6 +53,9 @@ pub enum BackendConfig {
         /// Static secret key, set together with `access_key_id`.
         #[serde(default)]
         secret_access_key: Option<String>,
+        /// File holding the secret key, instead of `secret_access_key`.
+        #[serde(default)]
+        secret_access_key_file: Option<PathBuf>,
         /// Allow a plain `http://` endpoint (local MinIO).
         #[serde(default)]
         allow_http: bool,
@@ -79,6 +83,9 @@ pub enum BackendConfig {
         /// Account access key; the environment's credentials are used when unset.
         #[serde(default)]
         access_key: Option<String>,
+        /// File holding the access key, instead of `access_key`.
+        #[serde(default)]
+        access_key_file: Option<PathBuf>,
         /// Key prefix inside the container.
         #[serde(default)]
         prefix: String,
@@ -98,6 +105,9 @@ pub enum BackendConfig {
         /// Registry password or token.
         #[serde(default)]
         password: Option<String>,
+        /// File holding the password or token, instead of `password`.
+        #[serde(default)]
+        password_file: Option<PathBuf>,
         /// Timeout of one request to the registry.
         #[serde(default = "default_registry_timeout", with = "crate::units::duration")]
         timeout: Duration,
@@ -129,6 +139,13 @@ impl NamespaceBackend {
     pub fn validate(&self) -> Result<()> {
         self.backend.validate().map_err(|e| e.at("backend"))
     }
+
+    /// Reads the backend's `*_file` credentials (see [`crate::secrets`]).
+    pub fn read_secret_files(&mut self) -> Result<()> {
+        self.backend
+            .read_secret_files()
+            .map_err(|e| e.at("backend"))
+    }
 }
 
 impl BackendConfig {
@@ -153,6 +170,7 @@ impl BackendConfig {
                 endpoint,
                 access_key_id,
                 secret_access_key,
+                secret_access_key_file,
                 allow_http,
                 ..
             } => {
@@ -167,40 +185,97 @@ impl BackendConfig {
                         ));
                     }
                 }
-                both_or_neither(
-                    ("access_key_id", access_key_id),
+                one_of(
                     ("secret_access_key", secret_access_key),
+                    ("secret_access_key_file", secret_access_key_file),
+                )?;
+                both_or_neither(
+                    ("access_key_id", access_key_id.is_some()),
+                    (
+                        "secret_access_key",
+                        secret_access_key.is_some() || secret_access_key_file.is_some(),
+                    ),
                 )
             }
             Self::Gcs { bucket, .. } => non_empty("bucket", bucket),
             Self::Azure {
-                account, container, ..
+                account,
+                container,
+                access_key,
+                access_key_file,
+                ..
             } => {
                 non_empty("account", account)?;
-                non_empty("container", container)
+                non_empty("container", container)?;
+                one_of(
+                    ("access_key", access_key),
+                    ("access_key_file", access_key_file),
+                )
             }
             Self::Http { url } => http_url("url", url),
             Self::Registry {
                 url,
                 username,
                 password,
+                password_file,
                 timeout,
             } => {
                 http_url("url", url)?;
-                both_or_neither(("username", username), ("password", password))?;
+                one_of(("password", password), ("password_file", password_file))?;
+                both_or_neither(
+                    ("username", username.is_some()),
+                    ("password", password.is_some() || password_file.is_some()),
+                )?;
                 positive_duration("timeout", *timeout)
             }
+        }
+    }
+
+    /// Reads every `*_file` credential into its inline field and clears the file field;
+    /// run after [`Self::validate`]. Errors name the file field.
+    pub fn read_secret_files(&mut self) -> Result<()> {
+        match self {
+            Self::S3 {
+                secret_access_key,
+                secret_access_key_file,
+                ..
+            } => take_file(
+                "secret_access_key_file",
+                secret_access_key,
+                secret_access_key_file,
+            ),
+            Self::Azure {
+                access_key,
+                access_key_file,
+                ..
+            } => take_file("access_key_file", access_key, access_key_file),
+            Self::Registry {
+                password,
+                password_file,
+                ..
+            } => take_file("password_file", password, password_file),
+            Self::Filesystem { .. } | Self::Gcs { .. } | Self::Http { .. } => Ok(()),
         }
     }
 }
 
 /// Credentials come in pairs: half a pair is always a mistake.
-fn both_or_neither(a: (&str, &Option<String>), b: (&str, &Option<String>)) -> Result<()> {
+fn both_or_neither(a: (&str, bool), b: (&str, bool)) -> Result<()> {
     match (a.1, b.1) {
-        (Some(_), None) => Err(Error::invalid(b.0, format!("required when {} is set", a.0))),
-        (None, Some(_)) => Err(Error::invalid(a.0, format!("required when {} is set", b.0))),
+        (true, false) => Err(Error::invalid(b.0, format!("required when {} is set", a.0))),
+        (false, true) => Err(Error::invalid(a.0, format!("required when {} is set", b.0))),
         _ => Ok(()),
     }
+}
+
+/// Reads the `*_file` credentials of every entry of a `backends:` list at `field`.
+pub fn read_backend_secrets(field: &str, list: &mut [NamespaceBackend]) -> Result<()> {
+    for (i, entry) in list.iter_mut().enumerate() {
+        entry
+            .read_secret_files()
+            .map_err(|e| e.at(&format!("{field}[{i}]")))?;
+    }
+    Ok(())
 }
 
 /// Validates a `backends:` list at `field`; a pattern repeated verbatim would shadow the
@@ -355,6 +430,82 @@ mod tests {
             let err = invalid(&format!("- namespace: .*\n  {backend}"));
             assert!(err.starts_with(expected), "{err}\nexpected: {expected}");
         }
+    }
+
+    #[test]
+    fn credentials_come_inline_or_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let path = secret.display();
+        let mut list = parse(&format!(
+            "
+- namespace: a/.*
+  backend: {{type: registry, url: 'https://r.example', username: u, password_file: '{path}'}}
+- namespace: b/.*
+  backend: {{type: s3, bucket: b, access_key_id: k, secret_access_key_file: '{path}'}}
+- namespace: c/.*
+  backend: {{type: azure, account: a, container: c, access_key_file: '{path}'}}
+"
+        ));
+        validate_backends("backends", &list).unwrap();
+        read_backend_secrets("backends", &mut list).unwrap();
+        match &list[0].backend {
+            BackendConfig::Registry {
+                password,
+                password_file,
+                ..
+            } => assert_eq!(
+                (password.as_deref(), password_file),
+                (Some("from-file"), &None)
+            ),
+            other => panic!("{other:?}"),
+        }
+        match &list[1].backend {
+            BackendConfig::S3 {
+                secret_access_key, ..
+            } => assert_eq!(secret_access_key.as_deref(), Some("from-file")),
+            other => panic!("{other:?}"),
+        }
+        match &list[2].backend {
+            BackendConfig::Azure { access_key, .. } => {
+                assert_eq!(access_key.as_deref(), Some("from-file"))
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let cases = [
+            (
+                "backend: {type: registry, url: 'https://r', username: u, password: p, password_file: /p}",
+                "backends[0].backend.password_file: set either password or password_file, not both",
+            ),
+            (
+                "backend: {type: registry, url: 'https://r', password_file: /p}",
+                "backends[0].backend.username: required when password is set",
+            ),
+            (
+                "backend: {type: s3, bucket: b, secret_access_key_file: /s}",
+                "backends[0].backend.access_key_id: required when secret_access_key is set",
+            ),
+            (
+                "backend: {type: azure, account: a, container: c, access_key: k, access_key_file: /k}",
+                "backends[0].backend.access_key_file: set either access_key or access_key_file, not both",
+            ),
+        ];
+        for (backend, expected) in cases {
+            assert_eq!(invalid(&format!("- namespace: .*\n  {backend}")), expected);
+        }
+
+        let mut missing = parse(
+            "- namespace: .*\n  backend: {type: registry, url: 'https://r', username: u, password_file: /no/such/file}",
+        );
+        let err = read_backend_secrets("backends", &mut missing)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("backends[0].backend.password_file: cannot read /no/such/file"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,8 +9,9 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::Component;
-use crate::backend::{NamespaceBackend, validate_backends};
+use crate::backend::{NamespaceBackend, read_backend_secrets, validate_backends};
 use crate::cluster::ClusterConfig;
+use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::retry::RetryConfig;
 use crate::rules::{host_list, host_port, http_url, positive_duration, required_path};
@@ -25,9 +26,11 @@ pub struct BuildIndexConfig {
     pub database: PathBuf,
     /// Where tags are persisted, per namespace.
     pub backends: Vec<NamespaceBackend>,
-    /// The other build-index hosts of this cluster (`host:port`), which receive every tag.
+    /// The build-index hosts of this cluster (`host:port`), which receive every tag. This
+    /// host's own `advertise` may be listed and is skipped, so one list (one ConfigMap)
+    /// serves every host.
     pub replicas: Vec<String>,
-    /// This build-index's `host:port` (required); must not be listed in `replicas`.
+    /// This build-index's `host:port` (required).
     pub advertise: String,
     /// Remote clusters' build-indexes that receive tags of matching repositories.
     pub remotes: Vec<RemoteConfig>,
@@ -38,6 +41,8 @@ pub struct BuildIndexConfig {
     pub tag_cache_ttl: Duration,
     /// Retry of replication tasks.
     pub replication: RetryConfig,
+    /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
+    pub drain: DrainConfig,
 }
 
 /// A remote cluster receiving the tags of the repositories matching `repo`: its
@@ -76,11 +81,17 @@ impl Default for BuildIndexConfig {
             origins: ClusterConfig::default(),
             tag_cache_ttl: default_tag_cache_ttl(),
             replication: RetryConfig::default(),
+            drain: DrainConfig::default(),
         }
     }
 }
 
 impl BuildIndexConfig {
+    /// The hosts of `replicas` other than this one: where tags are forwarded.
+    pub fn other_replicas(&self) -> impl Iterator<Item = &String> {
+        self.replicas.iter().filter(|host| **host != self.advertise)
+    }
+
     /// The remotes that receive tags of `repo`, in configuration order.
     pub fn remotes_for<'a>(&'a self, repo: &'a str) -> impl Iterator<Item = &'a RemoteConfig> {
         self.remotes.iter().filter(move |r| r.repo.is_match(repo))
@@ -95,19 +106,17 @@ impl Component for BuildIndexConfig {
         validate_backends("backends", &self.backends)?;
         host_list("replicas", &self.replicas, false)?;
         host_port("advertise", &self.advertise)?;
-        if self.replicas.contains(&self.advertise) {
-            return Err(Error::invalid(
-                "advertise",
-                format!(
-                    "{:?} is listed in replicas, which names the other hosts",
-                    self.advertise
-                ),
-            ));
-        }
         validate_remotes(&self.remotes)?;
         self.origins.validate().map_err(|e| e.at("origins"))?;
         positive_duration("tag_cache_ttl", self.tag_cache_ttl)?;
-        self.replication.validate().map_err(|e| e.at("replication"))
+        self.replication
+            .validate()
+            .map_err(|e| e.at("replication"))?;
+        self.drain.validate().map_err(|e| e.at("drain"))
+    }
+
+    fn read_secret_files(&mut self) -> Result<()> {
+        read_backend_secrets("backends", &mut self.backends)
     }
 }
 
@@ -209,11 +218,6 @@ origins: {hosts: ['127.0.0.1:15002']}
              join the repo patterns with |"
         );
         assert_eq!(
-            invalid("replicas: ['127.0.0.1:15004']"),
-            "build-index.advertise: \"127.0.0.1:15004\" is listed in replicas, \
-             which names the other hosts"
-        );
-        assert_eq!(
             invalid("replication: {initial_backoff: 1m, max_backoff: 1s}"),
             "build-index.replication.max_backoff: must be at least initial_backoff (1m)"
         );
@@ -223,6 +227,17 @@ origins: {hosts: ['127.0.0.1:15002']}
                 .to_string(),
             "build-index.database: required"
         );
+    }
+
+    #[test]
+    fn this_host_in_replicas_is_skipped() {
+        let cfg: BuildIndexConfig = from_yaml_str(&yaml_with(
+            MINIMAL,
+            "replicas: ['127.0.0.1:15004', '127.0.0.1:15014']",
+        ))
+        .unwrap();
+        let others: Vec<_> = cfg.other_replicas().collect();
+        assert_eq!(others, ["127.0.0.1:15014"]);
     }
 
     #[test]

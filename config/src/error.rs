@@ -25,6 +25,13 @@ pub enum Error {
         source: serde_norway::Error,
     },
 
+    /// A `${VAR}` placeholder that cannot be expanded; names the variable and line.
+    #[error("cannot expand config file {}: {source}", path.display())]
+    Expand {
+        path: PathBuf,
+        source: crate::expand::ExpandError,
+    },
+
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
 

@@ -2,16 +2,21 @@
 //!
 //! Each component (origin, tracker, build-index, proxy, agent) has one top-level struct
 //! implementing [`Component`]; it is built from shared sections (store, p2p, backends,
-//! cluster). [`load`] reads a file, deserializes it (unknown keys are errors, and serde
-//! errors carry the file path, line and column) and then validates it; a validation error
-//! names the full field path, e.g. `origin.store.low_watermark: must be below …`.
-//! Nothing here starts tasks or opens sockets.
+//! cluster). [`load`] reads a file, expands `${VAR}` environment placeholders
+//! ([`expand`]), deserializes it (unknown keys are errors, and serde errors carry the
+//! file path, line and column), validates it, and reads `*_file` credentials
+//! ([`secrets`]); a validation error names the full field path, e.g.
+//! `origin.store.low_watermark: must be below …`. Nothing here starts tasks or opens
+//! sockets.
 
 pub mod agent;
 pub mod backend;
 pub mod build_index;
 pub mod cluster;
+pub mod drain;
 pub mod error;
+pub mod expand;
+pub mod nets;
 pub mod origin;
 pub mod p2p;
 pub mod pattern;
@@ -19,6 +24,7 @@ pub mod piece;
 pub mod proxy;
 pub mod retry;
 mod rules;
+mod secrets;
 pub mod store;
 pub mod tracker;
 pub mod units;
@@ -31,6 +37,7 @@ pub use agent::AgentConfig;
 pub use backend::{BackendConfig, NamespaceBackend, validate_backends};
 pub use build_index::{BuildIndexConfig, RemoteConfig};
 pub use cluster::{ClusterConfig, HealthCheckConfig};
+pub use drain::DrainConfig;
 pub use error::{Error, Result};
 pub use origin::{OriginConfig, WritebackConfig};
 pub use p2p::P2pConfig;
@@ -48,6 +55,12 @@ pub trait Component: DeserializeOwned {
 
     /// Checks what serde cannot; errors name the field path relative to the component.
     fn validate(&self) -> Result<()>;
+
+    /// Reads `*_file` credentials into their inline fields (after [`Self::validate`]);
+    /// errors name the file field. Components without credentials keep the default.
+    fn read_secret_files(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads, parses and validates the configuration file at `path`.
@@ -65,11 +78,17 @@ pub fn from_yaml_str<T: Component>(yaml: &str) -> Result<T> {
 }
 
 fn parse<T: Component>(yaml: &str, path: &Path) -> Result<T> {
-    let config: T = serde_norway::from_str(yaml).map_err(|source| Error::Parse {
+    let env = |name: &str| std::env::var(name).ok();
+    let yaml = expand::expand(yaml, &env).map_err(|source| Error::Expand {
+        path: PathBuf::from(path),
+        source,
+    })?;
+    let mut config: T = serde_norway::from_str(&yaml).map_err(|source| Error::Parse {
         path: PathBuf::from(path),
         source,
     })?;
     config.validate().map_err(|e| e.at(T::NAME))?;
+    config.read_secret_files().map_err(|e| e.at(T::NAME))?;
     Ok(config)
 }
 
@@ -152,6 +171,61 @@ build_index: ['127.0.0.1:15004']
         assert_eq!(
             unprefixed.to_string(),
             "tag_cache_ttl: must be greater than 0s"
+        );
+    }
+
+    #[test]
+    fn environment_placeholders_are_expanded_before_parsing() {
+        // A variable no other test sets, so parallel tests do not race on it.
+        // SAFETY: the name is unique to this test and nothing reads it concurrently.
+        unsafe { std::env::set_var("STARLING_CONFIG_TEST_IP", "10.9.8.7") };
+        let file = write_temp(&format!(
+            "{AGENT}peer: {{listen: '0.0.0.0:16001', advertise: '${{STARLING_CONFIG_TEST_IP}}:16001'}}\n\
+             zone: ${{STARLING_CONFIG_TEST_UNSET_ZONE:-}}\n"
+        ));
+        let agent: AgentConfig = load(file.path()).unwrap();
+        assert_eq!(agent.peer.advertise.as_deref(), Some("10.9.8.7:16001"));
+        assert_eq!(agent.zone, None);
+
+        let file = write_temp(&format!(
+            "{AGENT}peer: {{listen: '0.0.0.0:16001', advertise: '${{STARLING_CONFIG_TEST_UNSET}}:1'}}\n"
+        ));
+        let err = load::<AgentConfig>(file.path()).unwrap_err();
+        assert!(matches!(err, Error::Expand { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&file.path().display().to_string()), "{text}");
+        assert!(
+            text.contains("line 4: environment variable STARLING_CONFIG_TEST_UNSET is not set"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn secret_files_are_read_at_load_and_missing_ones_name_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("password");
+        std::fs::write(&password, "hunter2\n").unwrap();
+        let origin = |path: &std::path::Path| {
+            format!(
+                "store: {{root: /x}}\ncluster: {{hosts: ['a:1']}}\nadvertise: a:1\n\
+                 backends:\n  - namespace: .*\n    backend: {{type: registry, url: 'https://r', \
+                 username: u, password_file: '{}'}}\n",
+                path.display()
+            )
+        };
+        let cfg: OriginConfig = from_yaml_str(&origin(&password)).unwrap();
+        match &cfg.backends[0].backend {
+            BackendConfig::Registry { password, .. } => {
+                assert_eq!(password.as_deref(), Some("hunter2"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = from_yaml_str::<OriginConfig>(&origin(&dir.path().join("gone")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("origin.backends[0].backend.password_file: cannot read "),
+            "{err}"
         );
     }
 

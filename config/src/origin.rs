@@ -9,8 +9,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Component;
-use crate::backend::{NamespaceBackend, validate_backends};
+use crate::backend::{NamespaceBackend, read_backend_secrets, validate_backends};
 use crate::cluster::ClusterConfig;
+use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::p2p::P2pConfig;
 use crate::piece::PieceLengthConfig;
@@ -39,6 +40,8 @@ pub struct OriginConfig {
     pub advertise: String,
     /// The persistent queue that writes uploaded blobs to the backends.
     pub writeback: WritebackConfig,
+    /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
+    pub drain: DrainConfig,
 }
 
 /// Write-back of uploaded blobs to the backends, retried with backoff across restarts.
@@ -82,6 +85,7 @@ impl Default for OriginConfig {
             cluster: ClusterConfig::default(),
             advertise: String::new(),
             writeback: WritebackConfig::default(),
+            drain: DrainConfig::default(),
         }
     }
 }
@@ -139,7 +143,12 @@ impl Component for OriginConfig {
                 format!("{:?} must be one of cluster.hosts", self.advertise),
             ));
         }
-        self.writeback.validate().map_err(|e| e.at("writeback"))
+        self.writeback.validate().map_err(|e| e.at("writeback"))?;
+        self.drain.validate().map_err(|e| e.at("drain"))
+    }
+
+    fn read_secret_files(&mut self) -> Result<()> {
+        read_backend_secrets("backends", &mut self.backends)
     }
 }
 

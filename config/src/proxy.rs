@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Component;
 use crate::cluster::ClusterConfig;
+use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::rules::{host_list, required_path};
 use crate::units::ByteSize;
@@ -29,6 +30,8 @@ pub struct ProxyConfig {
     pub max_manifest_size: ByteSize,
     /// Temp area for uploads in progress (required).
     pub upload_dir: PathBuf,
+    /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
+    pub drain: DrainConfig,
 }
 
 pub fn default_proxy_listen() -> SocketAddr {
@@ -48,6 +51,7 @@ impl Default for ProxyConfig {
             htpasswd: None,
             max_manifest_size: default_max_manifest_size(),
             upload_dir: PathBuf::new(),
+            drain: DrainConfig::default(),
         }
     }
 }
@@ -64,7 +68,8 @@ impl Component for ProxyConfig {
         if self.max_manifest_size.as_u64() == 0 {
             return Err(Error::invalid("max_manifest_size", "must be above 0B"));
         }
-        required_path("upload_dir", &self.upload_dir)
+        required_path("upload_dir", &self.upload_dir)?;
+        self.drain.validate().map_err(|e| e.at("drain"))
     }
 }
 

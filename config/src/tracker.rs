@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Component;
 use crate::cluster::ClusterConfig;
+use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::rules::{at_least_one, host_list, host_port, positive_duration};
 
@@ -42,6 +43,8 @@ pub struct TrackerConfig {
     /// From anywhere else the connection's source address is used. A loopback `ip=`
     /// is taken only from a loopback peer, whatever this says.
     pub trusted_networks: Vec<IpNet>,
+    /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
+    pub drain: DrainConfig,
 }
 
 pub fn default_tracker_listen() -> SocketAddr {
@@ -84,6 +87,7 @@ impl Default for TrackerConfig {
             advertise: String::new(),
             metainfo_cache_ttl: default_metainfo_cache_ttl(),
             trusted_networks: default_trusted_networks(),
+            drain: DrainConfig::default(),
         }
     }
 }
@@ -119,7 +123,8 @@ impl Component for TrackerConfig {
                 format!("{:?} must be one of trackers", self.advertise),
             ));
         }
-        positive_duration("metainfo_cache_ttl", self.metainfo_cache_ttl)
+        positive_duration("metainfo_cache_ttl", self.metainfo_cache_ttl)?;
+        self.drain.validate().map_err(|e| e.at("drain"))
     }
 }
 

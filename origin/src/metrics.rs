@@ -1,7 +1,9 @@
 //! Prometheus metrics of one origin instance, recorded in its own
 //! [`MetricsRegistry`] so several origins can run in one process (tests, `starling dev`).
 //!
-//! Handles are registered once; hot paths only do atomic updates.
+//! Handles are registered once; hot paths only do atomic updates. The store's
+//! `starling_store_*` (bytes, blobs, evictions; see `starling_store::StoreMetrics`) and
+//! `starling_build_info` render with these.
 //!
 //! | metric | kind | meaning |
 //! |---|---|---|
@@ -19,13 +21,18 @@
 //! | `starling_origin_writeback_queue_depth` | gauge | write-back tasks pending |
 //! | `starling_origin_replication_queue_depth` | gauge | replication tasks pending |
 
+use std::sync::OnceLock;
+
 use metrics::{Counter, Gauge};
 use starling_runtime::MetricsRegistry;
+use starling_store::{Store, StoreMetrics};
 
 /// The metric handles and the registry that renders them.
 #[derive(Debug)]
 pub struct OriginMetrics {
     registry: MetricsRegistry,
+    /// The node's blob store, reported at each render once [`Self::watch_store`] ran.
+    store: OnceLock<StoreMetrics>,
     pub served_bytes: Counter,
     pub backend_read_bytes: Counter,
     pub backend_written_bytes: Counter,
@@ -48,6 +55,7 @@ impl OriginMetrics {
         // placeholder registry built there is replaced right after.
         let handles = registry.register(|| Self {
             registry: MetricsRegistry::new(),
+            store: OnceLock::new(),
             served_bytes: metrics::counter!("starling_origin_served_bytes_total"),
             backend_read_bytes: metrics::counter!("starling_origin_backend_read_bytes_total"),
             backend_written_bytes: metrics::counter!("starling_origin_backend_written_bytes_total"),
@@ -74,8 +82,18 @@ impl OriginMetrics {
         &self.registry
     }
 
+    /// Reports `store`'s usage and evictions (`starling_store_*`) from now on; a second
+    /// call keeps the first store.
+    pub fn watch_store(&self, store: &Store) {
+        let metrics = self.registry.register(|| StoreMetrics::new(store.clone()));
+        let _ = self.store.set(metrics);
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
+        if let Some(store) = self.store.get() {
+            store.observe();
+        }
         self.registry.render()
     }
 }

@@ -12,7 +12,7 @@ use axum::middleware;
 use axum::routing::{get, patch, post};
 use starling_backend::Backends;
 use starling_config::OriginConfig;
-use starling_runtime::{spawn_named, trace_requests};
+use starling_runtime::{Drain, spawn_named, trace_requests};
 use starling_store::run_evictor;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -56,8 +56,9 @@ pub fn router(state: Arc<OriginState>) -> Router {
 /// which `GET /peer` reports) and seeds the blobs this origin holds.
 ///
 /// Shutdown order once `shutdown` fires:
-/// 1. readiness turns 503;
-/// 2. the listener stops accepting and in-flight requests run to completion;
+/// 1. readiness turns 503; the listener keeps accepting for `drain.delay`;
+/// 2. the listener stops accepting and in-flight requests get `drain.timeout` to
+///    complete, then are cut (`starling_runtime::Drain`);
 /// 3. the P2P engine stops (peer connections closed) and is awaited;
 /// 4. the background tasks are cancelled and awaited: the task runner abandons running
 ///    write-backs and copies (they stay queued in SQLite and run again on the next
@@ -95,15 +96,18 @@ pub async fn run_with_backends(
         .await?;
     let background = start_background(&cfg, &state, &tasks);
 
+    let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
     let draining = state.clone();
+    let closing = drain.clone();
     let stop_signal = async move {
         shutdown.cancelled().await;
         draining.set_serving(false);
         info!("origin shutting down");
+        closing.closing().await;
     };
     state.set_serving(true);
     info!(listen = %local, advertise = %cfg.advertise, "origin serving");
-    let served = axum::serve(listener, router(state.clone()))
+    let served = axum::serve(listener, drain.bound(router(state.clone())))
         .with_graceful_shutdown(stop_signal)
         .await
         .map_err(Error::Serve);

@@ -53,6 +53,7 @@ impl OriginState {
             .await
             .map_err(Error::store("open the store"))?;
         let metrics = Arc::new(OriginMetrics::new());
+        metrics.watch_store(&store);
         let retry = RetryPolicy::from_config(&cfg.writeback);
         let tasks = Arc::new(
             Tasks::open(

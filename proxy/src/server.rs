@@ -11,7 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::get;
 use starling_config::ProxyConfig;
-use starling_runtime::{spawn_named, trace_requests};
+use starling_runtime::{Drain, spawn_named, trace_requests};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
@@ -38,9 +38,10 @@ pub fn router(state: Arc<ProxyState>) -> Router {
 /// Serves the proxy on `listener` until `shutdown` fires.
 ///
 /// Shutdown order once `shutdown` fires:
-/// 1. readiness turns 503;
-/// 2. the listener stops accepting and in-flight requests run to completion (a blob
-///    being pushed to the origins finishes, or fails and is reported to its client);
+/// 1. readiness turns 503; the listener keeps accepting for `drain.delay`;
+/// 2. the listener stops accepting and in-flight requests get `drain.timeout` to
+///    complete (a blob being pushed to the origins finishes, or fails and is reported
+///    to its client), then are cut (`starling_runtime::Drain`);
 /// 3. the background tasks are cancelled and awaited: the origin health checks and
 ///    the upload reaper;
 /// 4. uploads still open are dropped and their temp files deleted (clients start those
@@ -61,15 +62,18 @@ pub async fn run(
         ),
     ];
 
+    let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
     let draining = state.clone();
+    let closing = drain.clone();
     let stop_signal = async move {
         shutdown.cancelled().await;
         draining.set_serving(false);
         info!("proxy shutting down");
+        closing.closing().await;
     };
     state.set_serving(true);
     info!(listen = %local, auth = state.auth.is_some(), "proxy serving");
-    let served = axum::serve(listener, router(state.clone()))
+    let served = axum::serve(listener, drain.bound(router(state.clone())))
         .with_graceful_shutdown(stop_signal)
         .await
         .map_err(Error::Serve);

@@ -5,11 +5,15 @@
 //! - [`MetricsRegistry`]: a Prometheus recorder owned by one component instance, so
 //!   several components can run in one process (tests, `starling dev`);
 //! - [`shutdown_on_signal`]: a cancellation token cancelled by Ctrl-C or SIGTERM;
+//! - [`Drain`]: what a server does after that token fires (readiness first, a delay,
+//!   then in-flight requests get a bound);
 //! - [`SingleFlight`]: concurrent callers for one key share one piece of work;
 //! - [`build_http_client`]: reqwest clients that build without a system CA bundle;
 //! - [`http`]: the HTTP error response ([`ApiError`], the registry spec's error body)
-//!   and the request middleware ([`trace_requests`]) that logs each 5xx once.
+//!   and the request middleware ([`trace_requests`]) that logs each 5xx once;
+//! - [`BUILD_INFO`]: the `starling_build_info` gauge every registry carries.
 
+mod drain;
 pub mod http;
 mod http_client;
 mod metrics_registry;
@@ -17,9 +21,10 @@ mod shutdown;
 mod single_flight;
 mod spawn;
 
+pub use drain::Drain;
 pub use http::{ApiError, LoggedError, trace_requests};
 pub use http_client::{build_http_client, default_http_client};
-pub use metrics_registry::MetricsRegistry;
+pub use metrics_registry::{BUILD_INFO, MetricsRegistry};
 pub use shutdown::shutdown_on_signal;
 pub use single_flight::{Abandoned, Flight, SingleFlight};
 pub use spawn::spawn_named;

@@ -5,6 +5,9 @@
 //! [`MetricsRegistry`], registers its metric handles once inside
 //! [`MetricsRegistry::register`] (they keep pointing at this recorder's storage, so hot
 //! paths only do atomic updates) and renders them on `GET /metrics`.
+//!
+//! Every registry carries [`BUILD_INFO`], `starling_build_info{version="…"} 1`, so a
+//! dashboard can tell which release each pod runs during a rolling update.
 
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
@@ -16,6 +19,9 @@ pub const LATENCY_BUCKETS: [f64; 16] = [
     0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 15.0,
     60.0, 300.0,
 ];
+
+/// The name of the gauge, always 1, whose `version` label is the binary's version.
+pub const BUILD_INFO: &str = "starling_build_info";
 
 pub struct MetricsRegistry {
     recorder: PrometheusRecorder,
@@ -31,7 +37,11 @@ impl MetricsRegistry {
             .expect("the bucket list is non-empty")
             .build_recorder();
         let handle = recorder.handle();
-        Self { recorder, handle }
+        let registry = Self { recorder, handle };
+        registry.register(|| {
+            metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        });
+        registry
     }
 
     /// Runs `register` with this registry as the current recorder: metric handles
@@ -78,6 +88,16 @@ mod tests {
         counter_a.increment(3);
         assert!(a.render().contains("starling_test_total 3"));
         assert!(b.render().contains("starling_test_total 0"));
+    }
+
+    #[test]
+    fn every_registry_carries_the_build_info() {
+        let text = MetricsRegistry::new().render();
+        let line = format!(
+            "starling_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.lines().any(|l| l == line), "{text}");
     }
 
     #[test]

@@ -137,6 +137,7 @@ impl Store {
         for path in &trash {
             self.unlink_trash(Some(path));
         }
+        self.evictions().add(&report);
         report.evicted.iter().for_each(|blob| {
             debug!(digest = %blob.digest, size = blob.size, reason = ?blob.reason, "blob evicted");
         });

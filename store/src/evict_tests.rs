@@ -104,6 +104,8 @@ async fn evicts_idle_blobs_and_updates_usage() {
         }
     );
     assert_eq!(store.usage(), report.usage);
+    let evictions = store.evictions();
+    assert_eq!((evictions.blobs(), evictions.bytes()), (2, 200));
     for blob in &blobs[..2] {
         assert_eq!(store.stat(&blob.digest).unwrap(), None);
         assert!(!store.layout().blob_path(&blob.digest).exists());

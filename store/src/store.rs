@@ -55,6 +55,7 @@ struct Inner {
     layout: Layout,
     options: StoreOptions,
     index: SharedIndex,
+    evictions: crate::metrics::EvictionCount,
 }
 
 impl Store {
@@ -77,6 +78,7 @@ impl Store {
                 layout,
                 options,
                 index: SharedIndex::from(index),
+                evictions: Default::default(),
             }),
         })
     }
@@ -97,6 +99,11 @@ impl Store {
     /// Committed blobs and bytes.
     pub fn usage(&self) -> Usage {
         self.inner.index.lock().usage()
+    }
+
+    /// Blobs and bytes evicted since the store was opened.
+    pub fn evictions(&self) -> &crate::metrics::EvictionCount {
+        &self.inner.evictions
     }
 
     /// Opens a committed blob for reading, or `None` if it is not committed. The

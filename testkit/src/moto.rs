@@ -59,6 +59,7 @@ impl MotoServer {
             endpoint: Some(self.endpoint()),
             access_key_id: Some("testing".to_owned()),
             secret_access_key: Some("testing".to_owned()),
+            secret_access_key_file: None,
             allow_http: true,
             prefix: prefix.to_owned(),
         }

@@ -1,8 +1,10 @@
 //! One cluster of containers on its own network: two origins, a tracker, build-index,
-//! proxy and the spec's agents, each a container of the image under test with its
-//! config bind-mounted read-only and its state on a named volume, at a fixed address
-//! (`.10`… origins, `.20` tracker, `.30` build-index, `.40` proxy, `.50`… agents), so a
-//! restarted or reconnected container is where the others expect it.
+//! proxy and the spec's agents, each a container of the image under test with the
+//! config the Helm chart renders for it bind-mounted read-only, the environment its pod
+//! would get (`POD_NAME`, `POD_IP`, `HOST_IP`), its state on a named volume, the
+//! chart's DNS names as network aliases, at a fixed address (`.10`… origins, `.20`
+//! tracker, `.30` build-index, `.40` proxy, `.50`… agents), so a restarted or
+//! reconnected container is where the others expect it.
 //!
 //! Dropping a [`Cluster`] removes its containers, volumes and network, whether the test
 //! passed, failed or panicked (after printing the tail of every container's log when
@@ -25,8 +27,10 @@ static CLUSTERS: AtomicUsize = AtomicUsize::new(0);
 
 /// One component's container.
 pub struct Node {
-    /// The network alias other components name it by, e.g. `origin-0`.
+    /// The suite's short name for it, e.g. `origin-0` (also a network alias).
     pub alias: String,
+    /// The names the rendered configs use for it (network aliases too).
+    pub dns: Vec<String>,
     pub component: &'static str,
     pub ip: Ipv4Addr,
     /// The port serving `/health` and `/metrics`.
@@ -71,54 +75,65 @@ impl Cluster {
 
     async fn start_all(&mut self) {
         let spec = self.spec;
-        let net = configs::Network {
-            subnet: self.net.subnet(),
-            gateway: self.net.host(1).to_string(),
-            agent_ips: (0..spec.agents)
-                .map(|k| self.agent_ip(k).to_string())
-                .collect(),
-        };
+        let rendered = tokio::task::spawn_blocking(move || configs::Rendered::render(&spec))
+            .await
+            .unwrap();
+        let mut plan = Vec::new();
         for k in 0..configs::ORIGINS {
-            let yaml = configs::origin(&spec, k);
             let ip = self.net.host(10 + k as u8);
-            self.launch(
-                &configs::origin_name(k),
+            plan.push((
+                configs::origin_name(k),
                 "origin",
+                k,
                 ip,
                 configs::ORIGIN_PORT,
-                &yaml,
-            )
-            .await;
+            ));
         }
-        let (tracker, build_index, proxy) = (
-            configs::tracker(&spec, &net),
-            configs::build_index(&spec),
-            configs::proxy(&spec),
-        );
-        let (t, b, p) = (self.net.host(20), self.net.host(30), self.net.host(40));
-        self.launch("tracker", "tracker", t, configs::TRACKER_PORT, &tracker)
-            .await;
-        self.launch(
+        plan.push((
+            "tracker".into(),
+            "tracker",
+            0,
+            self.net.host(20),
+            configs::TRACKER_PORT,
+        ));
+        plan.push((
+            "build-index".into(),
             "build-index",
-            "build-index",
-            b,
+            0,
+            self.net.host(30),
             configs::BUILD_INDEX_PORT,
-            &build_index,
-        )
-        .await;
-        self.launch("proxy", "proxy", p, configs::PROXY_PORT, &proxy)
-            .await;
+        ));
+        plan.push((
+            "proxy".into(),
+            "proxy",
+            0,
+            self.net.host(40),
+            configs::PROXY_PORT,
+        ));
         for k in 0..spec.agents {
-            let yaml = configs::agent(&spec, &net, k);
             let ip = self.agent_ip(k);
-            self.launch(
-                &configs::agent_name(k),
+            plan.push((
+                configs::agent_name(k),
                 "agent",
+                k,
                 ip,
                 configs::AGENT_ADMIN_PORT,
-                &yaml,
-            )
-            .await;
+            ));
+        }
+        for (alias, component, k, ip, admin_port) in plan {
+            let node = Node {
+                alias,
+                dns: configs::dns_names(component, k),
+                component,
+                ip,
+                admin_port,
+            };
+            let env = [
+                ("POD_NAME", configs::pod_name(component, k)),
+                ("POD_IP", ip.to_string()),
+                ("HOST_IP", ip.to_string()),
+            ];
+            self.launch(node, rendered.config(component), &env).await;
         }
         for k in 0..self.nodes.len() {
             let alias = self.nodes[k].alias.clone();
@@ -126,54 +141,40 @@ impl Cluster {
         }
     }
 
-    /// `docker run` of one component; its config goes to `<config dir>/<alias>.yaml`.
-    async fn launch(
-        &mut self,
-        alias: &str,
-        component: &'static str,
-        ip: Ipv4Addr,
-        admin_port: u16,
-        yaml: &str,
-    ) {
-        let config = self.config_dir.path().join(format!("{alias}.yaml"));
+    /// `docker run` of one component with its pod's environment; its config goes to
+    /// `<config dir>/<alias>.yaml`.
+    async fn launch(&mut self, node: Node, yaml: &str, env: &[(&str, String)]) {
+        let config = self.config_dir.path().join(format!("{}.yaml", node.alias));
         std::fs::write(&config, yaml).unwrap();
         set_mode(&config, 0o644);
-        let name = self.container(alias);
-        let ip_text = ip.to_string();
+        let name = self.container(&node.alias);
+        let ip_text = node.ip.to_string();
         let volume = format!("type=volume,src={name},dst=/var/lib/starling");
         let bind = format!(
             "type=bind,src={},dst=/etc/starling/config.yaml,readonly",
             config.display()
         );
-        docker_ok(&[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--hostname",
-            alias,
-            "--network",
-            &self.net.name,
-            "--ip",
-            &ip_text,
-            "--network-alias",
-            alias,
-            "--mount",
-            &volume,
-            "--mount",
-            &bind,
-            &self.image,
-            component,
-            "--config",
-            "/etc/starling/config.yaml",
-        ])
-        .await;
-        self.nodes.push(Node {
-            alias: alias.to_owned(),
-            component,
-            ip,
-            admin_port,
-        });
+        let mut args: Vec<String> = ["run", "-d", "--name", &name, "--hostname", &node.alias]
+            .map(String::from)
+            .to_vec();
+        args.extend([
+            "--network".into(),
+            self.net.name.clone(),
+            "--ip".into(),
+            ip_text,
+        ]);
+        for alias in std::iter::once(&node.alias).chain(&node.dns) {
+            args.extend(["--network-alias".into(), alias.clone()]);
+        }
+        for (key, value) in env {
+            args.extend(["--env".into(), format!("{key}={value}")]);
+        }
+        args.extend(["--mount".into(), volume, "--mount".into(), bind]);
+        args.extend([self.image.clone(), node.component.into()]);
+        args.extend(["--config".into(), "/etc/starling/config.yaml".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        docker_ok(&args).await;
+        self.nodes.push(node);
     }
 
     /// The container name of the component known as `alias`.
@@ -253,21 +254,17 @@ impl Cluster {
         .await;
     }
 
-    /// Puts `alias` back on the network at its address and under its name.
+    /// Puts `alias` back on the network at its address and under its names.
     pub async fn reconnect(&self, alias: &str) {
-        let ip = self.node(alias).ip.to_string();
+        let node = self.node(alias);
+        let ip = node.ip.to_string();
         let name = self.container(alias);
-        docker_ok(&[
-            "network",
-            "connect",
-            "--ip",
-            &ip,
-            "--alias",
-            alias,
-            &self.net.name,
-            &name,
-        ])
-        .await;
+        let mut args = vec!["network", "connect", "--ip", &ip];
+        for alias in std::iter::once(&node.alias).chain(&node.dns) {
+            args.extend(["--alias", alias.as_str()]);
+        }
+        args.extend([self.net.name.as_str(), name.as_str()]);
+        docker_ok(&args).await;
     }
 
     /// The last lines of every container's log.

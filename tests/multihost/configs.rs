@@ -1,21 +1,30 @@
-//! Each component's YAML as an operator would write it for hosts on one network:
-//! listeners on `0.0.0.0`, other components by DNS name (the containers' network
-//! aliases), ring host strings spelled the same in every file, origins advertising
-//! their names, agents advertising their own address, the tracker trusting `ip=` from
-//! the cluster's subnet. Paths are inside the container: state under
-//! `/var/lib/starling` (a volume per container).
+//! Each component's YAML exactly as the Helm chart renders it (`scripts/render-chart`
+//! with `chart-values.yaml` and the spec's `--set`s), so the suite runs the configs a
+//! Kubernetes install runs: listeners on `0.0.0.0`, rings of stable DNS names
+//! (`starling-origin-0.starling-origin.mh.svc.cluster.local:15002`, which the
+//! containers carry as network aliases), per-pod values as `${VAR}` placeholders the
+//! binary expands from the container's environment (`POD_NAME`, `HOST_IP`), the
+//! tracker trusting `ip=` from the suite's networks. Paths are the chart's, inside the
+//! container: state under `/var/lib/starling` (a volume per container).
 
-/// The origin ring's size; `Spec::replicas` says how many of them hold each blob.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The origin ring's size (`origin.replicas` in `chart-values.yaml`); `Spec::replicas`
+/// says how many of them hold each blob.
 pub const ORIGINS: usize = 2;
 
 pub const PROXY_PORT: u16 = 15000;
-pub const ORIGIN_PEER_PORT: u16 = 15001;
 pub const ORIGIN_PORT: u16 = 15002;
 pub const TRACKER_PORT: u16 = 15003;
 pub const BUILD_INDEX_PORT: u16 = 15004;
 pub const AGENT_REGISTRY_PORT: u16 = 16000;
-pub const AGENT_PEER_PORT: u16 = 16001;
 pub const AGENT_ADMIN_PORT: u16 = 16002;
+
+/// The release's names: `fullnameOverride` in `chart-values.yaml` and the namespace
+/// the suite renders for.
+const FULLNAME: &str = "starling";
+const NAMESPACE: &str = "mh";
 
 /// What varies between the tests' clusters.
 #[derive(Clone, Copy, Debug)]
@@ -27,14 +36,6 @@ pub struct Spec {
     pub rate: &'static str,
 }
 
-/// What a config refers to besides the spec: the subnet and the host's address on it.
-pub struct Network {
-    pub subnet: String,
-    pub gateway: String,
-    /// Agent `k`'s IP, which it advertises to peers.
-    pub agent_ips: Vec<String>,
-}
-
 pub fn origin_name(k: usize) -> String {
     format!("origin-{k}")
 }
@@ -43,98 +44,102 @@ pub fn agent_name(k: usize) -> String {
     format!("agent-{k}")
 }
 
-/// The origin ring as every component writes it.
-fn origin_ring(spec: &Spec) -> String {
-    let hosts: Vec<String> = (0..ORIGINS)
-        .map(|k| format!("{}:{ORIGIN_PORT}", origin_name(k)))
-        .collect();
-    format!(
-        "  hosts: [{}]\n  replicas: {}\n  health_check: {{interval: 1s, timeout: 1s, fails: 2, passes: 1}}\n",
-        hosts.join(", "),
-        spec.replicas
-    )
+/// The pod name a component's `${POD_NAME}` stands for (StatefulSet pods `-<k>`).
+pub fn pod_name(component: &str, k: usize) -> String {
+    format!("{FULLNAME}-{component}-{k}")
 }
 
-pub fn origin(spec: &Spec, k: usize) -> String {
-    format!(
-        "listen: 0.0.0.0:{ORIGIN_PORT}
-advertise: {name}:{ORIGIN_PORT}
-peer:
-  listen: 0.0.0.0:{ORIGIN_PEER_PORT}
-  egress_rate: {rate}
-store:
-  root: /var/lib/starling/store
-backends:
-  - namespace: .*
-    backend: {{type: filesystem, root: /var/lib/starling/backend}}
-cluster:
-{ring}",
-        name = origin_name(k),
-        rate = spec.rate,
-        ring = origin_ring(spec),
-    )
+/// The DNS names other components reach `component`'s pod `k` by in the rendered
+/// configs: its Service name, and for StatefulSets its own pod name under it.
+pub fn dns_names(component: &str, k: usize) -> Vec<String> {
+    let service = format!("{FULLNAME}-{component}");
+    let suffix = format!("{NAMESPACE}.svc.cluster.local");
+    match component {
+        "origin" | "build-index" => vec![format!("{}.{service}.{suffix}", pod_name(component, k))],
+        _ => vec![format!("{service}.{suffix}")],
+    }
 }
 
-pub fn tracker(spec: &Spec, net: &Network) -> String {
-    format!(
-        "listen: 0.0.0.0:{TRACKER_PORT}
-advertise: tracker:{TRACKER_PORT}
-trackers: [tracker:{TRACKER_PORT}]
-announce_interval: 5s
-peer_ttl: 15s
-trusted_networks: [{subnet}]
-origins:
-{ring}",
-        subnet = net.subnet,
-        ring = origin_ring(spec),
-    )
+/// The rendered config of every component.
+pub struct Rendered {
+    configs: BTreeMap<String, String>,
 }
 
-pub fn build_index(spec: &Spec) -> String {
-    format!(
-        "listen: 0.0.0.0:{BUILD_INDEX_PORT}
-advertise: build-index:{BUILD_INDEX_PORT}
-database: /var/lib/starling/tags.db
-backends:
-  - namespace: .*
-    backend: {{type: filesystem, root: /var/lib/starling/tags}}
-origins:
-{ring}",
-        ring = origin_ring(spec),
-    )
-}
+impl Rendered {
+    /// Renders the chart for `spec` (runs python3; installs its pinned packages if needed).
+    pub fn render(spec: &Spec) -> Self {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = tempfile::tempdir().unwrap();
+        let sets = [
+            format!("origin.ringReplicas={}", spec.replicas),
+            format!("origin.config.peer.egress_rate={}", spec.rate),
+            format!("agent.config.peer.ingress_rate={}", spec.rate),
+            format!("agent.config.peer.egress_rate={}", spec.rate),
+        ];
+        let mut command = std::process::Command::new("python3");
+        command
+            .arg(repo.join("scripts/render-chart"))
+            .arg("--out")
+            .arg(out.path())
+            .arg("--values")
+            .arg(repo.join("tests/multihost/chart-values.yaml"))
+            .args(["--namespace", NAMESPACE]);
+        for set in &sets {
+            command.args(["--set", set]);
+        }
+        let result = command.output().expect("python3 runs scripts/render-chart");
+        assert!(
+            result.status.success(),
+            "scripts/render-chart failed: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let configs = ["origin", "tracker", "build-index", "proxy", "agent"]
+            .into_iter()
+            .map(|c| {
+                let text = std::fs::read_to_string(out.path().join(format!("{c}.yaml")));
+                (c.to_owned(), text.expect("render-chart wrote every config"))
+            })
+            .collect();
+        let rendered = Self { configs };
+        rendered.assert_names(spec);
+        rendered
+    }
 
-pub fn proxy(spec: &Spec) -> String {
-    format!(
-        "listen: 0.0.0.0:{PROXY_PORT}
-build_index: [build-index:{BUILD_INDEX_PORT}]
-upload_dir: /var/lib/starling/uploads
-origins:
-{ring}",
-        ring = origin_ring(spec),
-    )
-}
+    pub fn config(&self, component: &str) -> &str {
+        &self.configs[component]
+    }
 
-pub fn agent(spec: &Spec, net: &Network, k: usize) -> String {
-    format!(
-        "registry_listen: 0.0.0.0:{AGENT_REGISTRY_PORT}
-admin_listen: 0.0.0.0:{AGENT_ADMIN_PORT}
-peer:
-  listen: 0.0.0.0:{AGENT_PEER_PORT}
-  advertise: {ip}:{AGENT_PEER_PORT}
-  ingress_rate: {rate}
-  egress_rate: {rate}
-  stall_timeout: 5s
-  announce_interval: 5s
-store:
-  root: /var/lib/starling/store
-trackers: [tracker:{TRACKER_PORT}]
-build_index: [build-index:{BUILD_INDEX_PORT}]
-allowed_clients: [{gateway}]
-cluster_registries: [proxy:{PROXY_PORT}]
-",
-        ip = net.agent_ips[k],
-        rate = spec.rate,
-        gateway = net.gateway,
-    )
+    /// The names the suite gives containers are the ones the configs use, or the
+    /// chart's naming changed and the suite would start a cluster nobody can reach.
+    fn assert_names(&self, spec: &Spec) {
+        let origins: Vec<String> = (0..ORIGINS)
+            .map(|k| format!("{}:{ORIGIN_PORT}", dns_names("origin", k)[0]))
+            .collect();
+        let ring = format!(
+            "hosts:\n  - {}\n  replicas: {}",
+            origins.join("\n  - "),
+            spec.replicas
+        );
+        for component in ["tracker", "build-index", "proxy"] {
+            assert!(
+                self.config(component).contains(&ring),
+                "{component}:\n{}",
+                self.config(component)
+            );
+        }
+        let build_index = format!("{}:{BUILD_INDEX_PORT}", dns_names("build-index", 0)[0]);
+        let tracker = format!("{}:{TRACKER_PORT}", dns_names("tracker", 0)[0]);
+        for (component, name) in [
+            ("agent", &build_index),
+            ("agent", &tracker),
+            ("proxy", &build_index),
+        ] {
+            assert!(
+                self.config(component).contains(name.as_str()),
+                "{component} lacks {name}"
+            );
+        }
+        assert!(self.config("origin").contains("advertise: ${POD_NAME}."));
+        assert!(self.config("agent").contains("advertise: ${HOST_IP}:16001"));
+    }
 }

@@ -84,11 +84,6 @@ impl Network {
         panic!("cannot create network {name}:\n{}", failures.join("\n"));
     }
 
-    /// `10.213.x.0/24`.
-    pub fn subnet(&self) -> String {
-        format!("10.213.{}.0/24", self.octet)
-    }
-
     /// Host `n` of the subnet; `host(1)` is the gateway, the host's own address.
     pub fn host(&self, n: u8) -> Ipv4Addr {
         Ipv4Addr::new(10, 213, self.octet, n)

@@ -1,9 +1,11 @@
 //! Multi-host end-to-end tests: every component of a cluster in its own container of the
 //! Starling image (`scripts/build-image`), on a user-defined `--internal` Docker network
-//! of the test's own, configured as an operator would (listening on `0.0.0.0`, peers
-//! named by DNS, origins advertising their names, agents advertising their address).
+//! of the test's own, running the configs the Helm chart (`charts/starling`) renders
+//! (listening on `0.0.0.0`, peers named by the chart's DNS names, origins advertising
+//! theirs, agents advertising their address through `${HOST_IP}`), so chart and binary
+//! cannot drift apart.
 //! Nothing is published: the host reaches each container at its IP on the bridge, as
-//! the agents' `allowed_clients` (the bridge's gateway) expects.
+//! the agents' `allowed_clients` (the suite's networks, a CIDR) expects.
 //!
 //! Every test starts its own cluster (two origins, a tracker, build-index, proxy and
 //! three agents), pushes an image through the proxy with skopeo, pulls through every

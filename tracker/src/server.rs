@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::handlers::{announce, metainfo, probes};
 use crate::state::TrackerState;
 use crate::sweep::maintenance_loop;
-use starling_runtime::spawn_named;
+use starling_runtime::{Drain, spawn_named};
 
 /// All tracker routes over `state`. `/announce` needs `ConnectInfo<SocketAddr>`: serve
 /// with `into_make_service_with_connect_info` (as [`run`] does) or add `MockConnectInfo`.
@@ -39,9 +39,9 @@ pub fn router(state: Arc<TrackerState>) -> Router {
 /// watch a child of `shutdown`, so serving failing stops them too.
 ///
 /// Shutdown order once `shutdown` fires:
-/// 1. readiness turns 503;
+/// 1. readiness turns 503; the listener keeps accepting for `drain.delay`;
 /// 2. the listener stops accepting and in-flight requests (announces, metainfo lookups
-///    waiting on an origin) run to completion;
+///    waiting on an origin) get `drain.timeout` to complete (`starling_runtime::Drain`);
 /// 3. the background tasks are cancelled and awaited: the maintenance loop, the origin
 ///    health checks, the identity refresh; confirmations of origin seeders still
 ///    running are cancelled;
@@ -65,12 +65,16 @@ pub async fn run(
         .start_health_checks(tasks.clone());
     let identities = state.metainfo().seeds().start_refresh(tasks.clone());
 
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
+    let app = drain
+        .bound(router(state.clone()))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let draining = state.clone();
     let stop_signal = async move {
         shutdown.cancelled().await;
         draining.set_ready(false);
         tracing::info!("tracker shutting down");
+        drain.closing().await;
     };
     state.set_ready(true);
     tracing::info!(listen = %local, advertise = %cfg.advertise, "tracker serving");

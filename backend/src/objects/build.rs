@@ -34,6 +34,8 @@ pub fn store_for(config: &BackendConfig) -> Result<StoreSpec> {
             secret_access_key,
             allow_http,
             prefix,
+            // Read into `secret_access_key` by `starling_config::load`.
+            secret_access_key_file: _,
         } => {
             let settings = S3Settings {
                 bucket,
@@ -60,6 +62,8 @@ pub fn store_for(config: &BackendConfig) -> Result<StoreSpec> {
             container,
             access_key,
             prefix,
+            // Read into `access_key` by `starling_config::load`.
+            access_key_file: _,
         } => {
             let mut builder = MicrosoftAzureBuilder::from_env()
                 .with_account(account)

@@ -63,6 +63,8 @@ impl RegistryBackend {
             username,
             password,
             timeout,
+            // Read into `password` by `starling_config::load`.
+            password_file: _,
         } = config
         else {
             return Err(Error::Config {
