@@ -8,11 +8,13 @@
 //! - [`Drain`]: what a server does after that token fires (readiness first, a delay,
 //!   then in-flight requests get a bound);
 //! - [`SingleFlight`]: concurrent callers for one key share one piece of work;
+//! - [`Backoff`]: exponential retry waits with jitter;
 //! - [`build_http_client`]: reqwest clients that build without a system CA bundle;
 //! - [`http`]: the HTTP error response ([`ApiError`], the registry spec's error body)
 //!   and the request middleware ([`trace_requests`]) that logs each 5xx once;
 //! - [`BUILD_INFO`]: the `starling_build_info` gauge every registry carries.
 
+mod backoff;
 mod drain;
 pub mod http;
 mod http_client;
@@ -21,6 +23,7 @@ mod shutdown;
 mod single_flight;
 mod spawn;
 
+pub use backoff::Backoff;
 pub use drain::Drain;
 pub use http::{ApiError, LoggedError, trace_requests};
 pub use http_client::{build_http_client, default_http_client};

@@ -120,7 +120,7 @@ pub fn next_attempt(retry: &RetryConfig, attempts: u32, now: Timestamp) -> Optio
     if retry.max_attempts != 0 && attempts >= retry.max_attempts {
         return None;
     }
-    Some(now.saturating_add(backoff(retry, attempts)))
+    Some(now.saturating_add(backoff(retry).delay(attempts)))
 }
 
 /// A 4xx answer: the replica refuses the put itself, so a retry would be refused too.

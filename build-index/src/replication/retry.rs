@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use starling_config::RetryConfig;
+use starling_runtime::Backoff;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -39,14 +40,10 @@ pub trait QueueWorker: Send + Sync + 'static {
     fn error_wait(&self) -> Duration;
 }
 
-/// The wait after `attempts` failed attempts: `initial_backoff` doubled per further
-/// failure, capped at `max_backoff`.
-pub fn backoff(retry: &RetryConfig, attempts: u32) -> Duration {
-    let doublings = attempts.saturating_sub(1).min(31);
-    retry
-        .initial_backoff
-        .saturating_mul(1u32 << doublings)
-        .min(retry.max_backoff)
+/// The exponential backoff of `retry`: `initial_backoff` doubled per further failure,
+/// capped at `max_backoff`; [`Backoff::delay`] jitters each wait.
+pub fn backoff(retry: &RetryConfig) -> Backoff {
+    Backoff::new(retry.initial_backoff, retry.max_backoff)
 }
 
 /// Runs `worker`'s passes until `shutdown` fires.
@@ -152,16 +149,24 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let waits: Vec<u64> = (1..=6).map(|a| backoff(&retry(0), a).as_secs()).collect();
+        let waits: Vec<u64> = (1..=6)
+            .map(|a| backoff(&retry(0)).ceiling(a).as_secs())
+            .collect();
         assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
-        assert_eq!(backoff(&retry(0), u32::MAX), Duration::from_secs(10));
+        assert_eq!(
+            backoff(&retry(0)).ceiling(u32::MAX),
+            Duration::from_secs(10)
+        );
     }
 
     #[test]
     fn max_attempts_gives_up_and_zero_never_does() {
         let now = Timestamp(1_000);
-        assert_eq!(next_attempt(&retry(0), 1_000, now), Some(Timestamp(11_000)));
-        assert_eq!(next_attempt(&retry(3), 2, now), Some(Timestamp(3_000)));
+        // Jittered over the upper half of the capped exponential wait.
+        let capped = next_attempt(&retry(0), 1_000, now).unwrap();
+        assert!((Timestamp(6_000)..=Timestamp(11_000)).contains(&capped));
+        let second = next_attempt(&retry(3), 2, now).unwrap();
+        assert!((Timestamp(2_000)..=Timestamp(3_000)).contains(&second));
         assert_eq!(next_attempt(&retry(3), 3, now), None);
         assert_eq!(next_attempt(&retry(1), 1, now), None);
     }

@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use starling_config::WritebackConfig;
 use starling_core::{Digest, RepoName};
+use starling_runtime::Backoff;
 use starling_store::{BlobInfo, Store};
 use tokio::sync::Notify;
 use tracing::{debug, warn};
@@ -121,13 +122,15 @@ impl RetryPolicy {
         }
     }
 
-    /// The wait after the `attempts`-th consecutive failure: `initial * 2^(attempts-1)`,
-    /// capped at `max_backoff`.
+    /// The exponential backoff of failed tasks.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(self.initial_backoff, self.max_backoff)
+    }
+
+    /// The wait after the `attempts`-th consecutive failure: up to `initial *
+    /// 2^(attempts-1)`, capped at `max_backoff`, jittered (see [`Backoff`]).
     pub fn delay(&self, attempts: u32) -> Duration {
-        let doublings = attempts.saturating_sub(1).min(32);
-        self.initial_backoff
-            .saturating_mul(1u32 << doublings.min(31))
-            .min(self.max_backoff)
+        self.backoff().delay(attempts)
     }
 
     /// Whether a task that has failed `attempts` times should be given up.
@@ -332,11 +335,15 @@ mod tests {
             max_backoff: Duration::from_secs(1),
             max_attempts: 0,
         };
-        let delays: Vec<u64> = (1..=6)
-            .map(|n| policy.delay(n).as_millis() as u64)
+        let ceilings: Vec<u64> = (1..=6)
+            .map(|n| policy.backoff().ceiling(n).as_millis() as u64)
             .collect();
-        assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(policy.delay(1000), Duration::from_secs(1), "no overflow");
+        assert_eq!(ceilings, [100, 200, 400, 800, 1000, 1000]);
+        assert!(policy.delay(1000) <= Duration::from_secs(1), "no overflow");
+        assert!(
+            policy.delay(3) >= Duration::from_millis(200),
+            "at least half"
+        );
         assert!(!policy.exhausted(1_000_000), "0 retries forever");
         let limited = RetryPolicy {
             max_attempts: 3,

@@ -10,7 +10,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-const MAX_BACKOFF_EXP: u32 = 6;
+use starling_runtime::Backoff;
+
+/// How long a failed address waits before the next dial: from 1 s, doubling per
+/// consecutive failure, up to 64 s, jittered.
+const DIAL_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(64));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -101,9 +105,8 @@ impl Candidates {
         };
         e.phase = Phase::Idle;
         if failed {
-            let exp = e.failures.min(MAX_BACKOFF_EXP);
             e.failures += 1;
-            e.retry_at = Some(now + Duration::from_secs(1 << exp));
+            e.retry_at = Some(now + DIAL_BACKOFF.delay(e.failures));
         } else {
             e.retry_at = None;
         }
@@ -142,8 +145,9 @@ mod tests {
         for wait in [1u64, 2, 4, 8] {
             assert_eq!(list.take_due(1, at, |_| false), [addr(1)]);
             list.ended(addr(1), true, at);
+            // Jittered over the upper half of the doubling wait.
             let wait = Duration::from_secs(wait);
-            let early = at + wait - Duration::from_millis(1);
+            let early = at + wait / 2 - Duration::from_millis(1);
             assert!(list.take_due(1, early, |_| false).is_empty());
             at += wait;
         }

@@ -23,6 +23,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use starling_runtime::Backoff;
 use tokio::time::sleep_until;
 
 use super::Torrent;
@@ -49,11 +50,13 @@ struct Schedule {
 /// How long to wait before the next announce: the interval after a useful answer, a
 /// backoff of 1 s doubling up to the interval after a failure or after an answer that
 /// left a download without anyone to ask.
+/// The backoff is jittered, so agents that lost the same tracker do not come back at
+/// the same instant.
 pub fn next_announce_in(interval: Duration, retries: u32) -> Duration {
     if retries == 0 {
         return interval;
     }
-    Duration::from_secs(1 << (retries - 1).min(10)).min(interval)
+    Backoff::new(Duration::from_secs(1), interval).delay(retries)
 }
 
 /// Runs the torrent until it stops, fails, idles out or the engine shuts down.
@@ -284,15 +287,16 @@ mod tests {
     #[test]
     fn retries_back_off_from_a_second_up_to_the_interval() {
         let interval = Duration::from_secs(30);
-        let waits: Vec<u64> = (0..8)
-            .map(|retries| next_announce_in(interval, retries).as_secs())
-            .collect();
-        assert_eq!(waits, [30, 1, 2, 4, 8, 16, 30, 30]);
-        assert_eq!(
-            next_announce_in(Duration::from_secs(3), 4),
-            Duration::from_secs(3),
+        let ceilings = [30, 1, 2, 4, 8, 16, 30, 30].map(Duration::from_secs);
+        for (retries, ceiling) in (0..8).zip(ceilings) {
+            let wait = next_announce_in(interval, retries);
+            let floor = if retries == 0 { ceiling } else { ceiling / 2 };
+            assert!((floor..=ceiling).contains(&wait), "{retries}: {wait:?}");
+        }
+        assert!(
+            next_announce_in(Duration::from_secs(3), 4) <= Duration::from_secs(3),
             "never later than the interval"
         );
-        assert_eq!(next_announce_in(interval, 1_000), interval, "no overflow");
+        assert!(next_announce_in(interval, 1_000) <= interval, "no overflow");
     }
 }
