@@ -42,6 +42,13 @@ impl RepoName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name as one URL path segment, `team/app` as `team%2Fapp`: `/` is the only
+    /// character of the grammar that needs escaping. The origin, tracker and
+    /// build-index APIs all name a repository this way.
+    pub fn path_segment(&self) -> String {
+        self.0.replace('/', "%2F")
+    }
 }
 
 /// One path component: alphanumeric runs joined by `.`, `_`, `__` or one or more `-`.
@@ -109,6 +116,13 @@ impl Tag {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The name as one URL path segment, `team/app` as `team%2Fapp`: `/` is the only
+    /// character of the grammar that needs escaping. The origin, tracker and
+    /// build-index APIs all name a repository this way.
+    pub fn path_segment(&self) -> String {
+        self.0.replace('/', "%2F")
     }
 }
 

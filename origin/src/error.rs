@@ -209,15 +209,11 @@ impl Error {
     }
 }
 
-/// Runs blocking work (SQLite, small file writes) off the async workers.
-pub(crate) async fn blocking<T, F>(action: &'static str, work: F) -> Result<T>
-where
-    F: FnOnce() -> Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|source| Error::Task { action, source })?
+impl From<starling_runtime::TaskFailed> for Error {
+    fn from(failed: starling_runtime::TaskFailed) -> Self {
+        let starling_runtime::TaskFailed { action, source } = failed;
+        Self::Task { action, source }
+    }
 }
 
 #[cfg(test)]

@@ -22,10 +22,11 @@ use starling_core::{Digest, PieceLengthPolicy, RepoName};
 use tracing::info;
 
 use crate::blobs::BlobService;
-use crate::error::{Error, Result, blocking};
+use crate::error::{Error, Result};
 use crate::flights::{self, Flights};
 use crate::metrics::OriginMetrics;
 use crate::seeding::Seeding;
+use starling_runtime::blocking;
 
 /// Generates and keeps the `.torrent` of every blob served.
 pub struct MetainfoService {

@@ -144,13 +144,9 @@ pub enum PeerError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Runs blocking work (disk i/o, hashing) on tokio's blocking pool.
-pub(crate) async fn blocking<T, F>(action: &'static str, work: F) -> Result<T>
-where
-    F: FnOnce() -> Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|source| Error::Task { action, source })?
+impl From<starling_runtime::TaskFailed> for Error {
+    fn from(failed: starling_runtime::TaskFailed) -> Self {
+        let starling_runtime::TaskFailed { action, source } = failed;
+        Self::Task { action, source }
+    }
 }

@@ -198,7 +198,7 @@ fn metainfo_url(tracker: &TrackerUrl, namespace: &RepoName, digest: &Digest) -> 
     format!(
         "http://{}/namespace/{}/blobs/{digest}/metainfo",
         tracker.authority(),
-        namespace.as_str().replace('/', "%2F")
+        namespace.path_segment()
     )
 }
 

@@ -9,12 +9,14 @@
 //!   then in-flight requests get a bound);
 //! - [`SingleFlight`]: concurrent callers for one key share one piece of work;
 //! - [`Backoff`]: exponential retry waits with jitter;
+//! - [`blocking`]: blocking work on the blocking pool, a panic becoming an error;
 //! - [`build_http_client`]: reqwest clients that build without a system CA bundle;
 //! - [`http`]: the HTTP error response ([`ApiError`], the registry spec's error body)
 //!   and the request middleware ([`trace_requests`]) that logs each 5xx once;
 //! - [`BUILD_INFO`]: the `starling_build_info` gauge every registry carries.
 
 mod backoff;
+mod blocking;
 mod drain;
 pub mod http;
 mod http_client;
@@ -24,6 +26,7 @@ mod single_flight;
 mod spawn;
 
 pub use backoff::Backoff;
+pub use blocking::{TaskFailed, blocking};
 pub use drain::Drain;
 pub use http::{ApiError, LoggedError, trace_requests};
 pub use http_client::{build_http_client, default_http_client};

@@ -126,15 +126,11 @@ impl<T> IoContext<T> for std::io::Result<T> {
     }
 }
 
-/// Runs blocking filesystem work off the async runtime's worker threads.
-pub(crate) async fn blocking<T, F>(action: &'static str, work: F) -> Result<T>
-where
-    F: FnOnce() -> Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|source| Error::Task { action, source })?
+impl From<starling_runtime::TaskFailed> for Error {
+    fn from(failed: starling_runtime::TaskFailed) -> Self {
+        let starling_runtime::TaskFailed { action, source } = failed;
+        Self::Task { action, source }
+    }
 }
 
 #[cfg(test)]

@@ -14,9 +14,10 @@ use starling_core::Digest;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::error::{Result, blocking};
+use crate::error::Result;
 use crate::index::{Index, Usage};
 use crate::store::{Removal, Store};
+use starling_runtime::blocking;
 
 /// Why a blob was evicted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -28,11 +28,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use starling_core::{Bitfield, Digest, DigestHasher, PieceIndex};
 use tracing::{debug, info, warn};
 
-use crate::error::{CommitKind, Error, IoContext, Result, blocking};
+use crate::error::{CommitKind, Error, IoContext, Result};
 use crate::index::PartialClaim;
 use crate::layout::fsync_dir;
 use crate::sidecar::{self, Geometry};
 use crate::store::{BlobInfo, Store};
+use starling_runtime::blocking;
 
 /// New piece bytes after which the download is persisted automatically: bounds what a
 /// crash makes the agent download again, while keeping fdatasyncs rare.

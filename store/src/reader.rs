@@ -16,9 +16,10 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
 
-use crate::error::{Error, IoContext, Result, blocking};
+use crate::error::{Error, IoContext, Result};
 use crate::index::Lease;
 use crate::store::BlobInfo;
+use starling_runtime::blocking;
 
 /// An open committed blob. Implements `AsyncRead + AsyncSeek`; [`BlobReader::read_at`]
 /// reads at an offset without moving the cursor.

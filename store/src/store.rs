@@ -15,12 +15,13 @@ use std::time::{Duration, SystemTime};
 use starling_core::Digest;
 use tracing::{debug, info, warn};
 
-use crate::error::{Error, IoContext, Result, blocking};
+use crate::error::{Error, IoContext, Result};
 use crate::index::{Index, SharedIndex, Usage};
 use crate::layout::{Layout, fsync_dir};
 use crate::reader::BlobReader;
 use crate::recover::recover;
 use crate::upload::Upload;
+use starling_runtime::blocking;
 
 /// Where the store lives and how it evicts. Built by callers from the config crate's
 /// store section.
@@ -116,7 +117,7 @@ impl Store {
         };
         let path = self.inner.layout.blob_path(digest);
         let open_path = path.clone();
-        let file = blocking("open a blob", move || {
+        let file = blocking::<_, Error, _>("open a blob", move || {
             let file = fs::File::open(&open_path).ctx("open blob", &open_path)?;
             if let Err(e) = file.set_modified(now) {
                 warn!(path = %open_path.display(), error = %e, "cannot record blob access time");

@@ -19,8 +19,9 @@ use starling_core::{Digest, DigestHasher};
 use tokio::io::AsyncWriteExt;
 use tracing::{debug, warn};
 
-use crate::error::{CommitKind, Error, IoContext, Result, blocking};
+use crate::error::{CommitKind, Error, IoContext, Result};
 use crate::store::{BlobInfo, Store};
+use starling_runtime::blocking;
 
 /// Identifies an upload in progress; 128 random bits shown as 32 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

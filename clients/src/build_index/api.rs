@@ -26,14 +26,9 @@ pub const REPLICATED_FROM_CLUSTER: &str = "starling-replicated-from-cluster";
 /// milliseconds).
 pub const UPDATED_AT: &str = "starling-tag-updated-at";
 
-/// `team/app` as the path segment `team%2Fapp`.
-pub fn repo_segment(repo: &RepoName) -> String {
-    repo.as_str().replace('/', "%2F")
-}
-
 /// `/tags/{repo}/{tag}`: PUT, GET and HEAD of one tag.
 pub fn tag_path(repo: &RepoName, tag: &Tag) -> String {
-    format!("/tags/{}/{tag}", repo_segment(repo))
+    format!("/tags/{}/{tag}", repo.path_segment())
 }
 
 /// `/repositories/{repo}/tags?n=&last=`: the tags of a repository, paged.
@@ -41,14 +36,14 @@ pub fn tags_path(repo: &RepoName, page: &PageRequest<Tag>) -> String {
     let last = page.last.as_ref().map(Tag::as_str);
     format!(
         "/repositories/{}/tags{}",
-        repo_segment(repo),
+        repo.path_segment(),
         page_query(page.n, last)
     )
 }
 
 /// `/repositories?n=&last=`: the repositories, paged.
 pub fn repositories_path(page: &PageRequest<RepoName>) -> String {
-    let last = page.last.as_ref().map(repo_segment);
+    let last = page.last.as_ref().map(RepoName::path_segment);
     format!("/repositories{}", page_query(page.n, last.as_deref()))
 }
 

@@ -12,14 +12,9 @@ use starling_store::UploadId;
 /// does not copy it on to the other owners again. Its value is the sender's address.
 pub const REPLICATED_FROM: &str = "starling-replicated-from";
 
-/// `team/app` as the path segment `team%2Fapp`.
-pub fn namespace_segment(namespace: &RepoName) -> String {
-    namespace.as_str().replace('/', "%2F")
-}
-
 /// `/namespace/{ns}/blobs/{digest}`: GET, HEAD and monolithic PUT.
 pub fn blob(namespace: &RepoName, digest: &Digest) -> String {
-    format!("/namespace/{}/blobs/{digest}", namespace_segment(namespace))
+    format!("/namespace/{}/blobs/{digest}", namespace.path_segment())
 }
 
 /// `/namespace/{ns}/blobs/{digest}/uploads`: POST starts a chunked upload.
@@ -53,7 +48,7 @@ mod tests {
     fn namespaces_are_one_escaped_segment() {
         let ns = RepoName::parse("team/app/sub").unwrap();
         let digest = Digest::of(b"x");
-        assert_eq!(namespace_segment(&ns), "team%2Fapp%2Fsub");
+        assert_eq!(ns.path_segment(), "team%2Fapp%2Fsub");
         assert_eq!(
             blob(&ns, &digest),
             format!("/namespace/team%2Fapp%2Fsub/blobs/{digest}")

@@ -33,11 +33,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::blobs::BlobService;
-use crate::error::{Error, Result, blocking};
+use crate::error::{Error, Result};
 use index::SwarmIndex;
 use resolver::OriginResolver;
 use starling_clients::OriginRing;
 use starling_clients::origin::peer_identity::OriginPeer;
+use starling_runtime::blocking;
 
 /// Origin `advertise`'s rank among each blob's owners on `ring`, so that the owners of
 /// a blob super-seed it from different pieces (see `starling_p2p::RevealOrder`).
@@ -72,7 +73,7 @@ impl Seeding {
     ) -> Result<Self> {
         let dir = metainfo_dir.clone();
         let started = std::time::Instant::now();
-        let index = blocking("index the kept metainfo", move || {
+        let index = blocking::<_, Error, _>("index the kept metainfo", move || {
             Ok(SwarmIndex::rebuild(&dir))
         })
         .await?;

@@ -29,11 +29,12 @@ use tokio::sync::Notify;
 use tracing::{debug, warn};
 
 use crate::backends::BackendLookup;
-use crate::error::{Result, blocking};
+use crate::error::Result;
 use crate::metrics::OriginMetrics;
 use pins::Pins;
 use queue::{Depth, TaskQueue};
 use starling_clients::OriginRing;
+use starling_runtime::blocking;
 
 /// A copy that arrived from another origin is written back by that origin; this one
 /// writes it back only after this delay, as a safety net should the first origin die

@@ -20,9 +20,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
-use crate::error::{Result, blocking};
+use crate::error::Result;
 use crate::tasks::work::{Outcome, Worker};
 use crate::tasks::{Task, Tasks};
+use starling_runtime::blocking;
 
 /// Longest sleep between looks at the queue.
 pub const MAX_IDLE: Duration = Duration::from_secs(30);

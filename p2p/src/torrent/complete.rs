@@ -16,7 +16,8 @@ use super::pieces::CompletePiece;
 use super::source::Source;
 use super::state::Status;
 use crate::connection::ConnId;
-use crate::error::{Error, Result, blocking};
+use crate::error::{Error, Result};
+use starling_runtime::blocking;
 
 /// The outcome of checking one piece.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,7 +31,8 @@ use super::stall::{StallVerdict, StallWatch};
 use super::state::Status;
 use crate::announce::{AnnounceEvent, AnnounceRequest};
 use crate::connection::dial;
-use crate::error::{Error, Result, blocking};
+use crate::error::{Error, Result};
+use starling_runtime::blocking;
 
 /// How often dialling, choking and expiry are looked at.
 const TICK: Duration = Duration::from_secs(1);
@@ -255,7 +256,7 @@ async fn stop(torrent: Arc<Torrent>) -> Result<()> {
     torrent.conns.wait().await;
     let writer = torrent.lock().source.writer();
     if let Some(writer) = writer {
-        blocking(
+        blocking::<_, Error, _>(
             "persist the partial download",
             move || Ok(writer.persist()?),
         )

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use starling_store::{BlobReader, PartialBlob, PartialReader};
 
-use crate::error::{Result, blocking};
+use crate::error::Result;
+use starling_runtime::blocking;
 
 /// The torrent's data.
 #[derive(Debug)]
