@@ -4,10 +4,10 @@
 //! memory; only small objects (tags, manifests) are ever collected, and always with a limit.
 
 use bytes::{Bytes, BytesMut};
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{self, StreamExt};
 
-/// A body on its way into or out of a backend.
-pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+/// A body on its way into or out of a backend (the core type, shared with the clients).
+pub use starling_core::ByteStream;
 
 /// A stream that yields `data` as a single chunk.
 pub fn once(data: impl Into<Bytes>) -> ByteStream {

@@ -2,7 +2,7 @@
 //! by default, the topology of a deployment), tracker, build-index and N agents on
 //! loopback, sharing one data directory.
 //!
-//! `starling dev` runs it on the ports of design.md (proxy 15000, origin 0 on
+//! `starling dev` runs it on the ports of ARCHITECTURE.md (proxy 15000, origin 0 on
 //! 15001/15002, tracker 15003, build-index 15004, origin k on 15001+100k/15002+100k,
 //! agent k on 16000+1000k..16002+1000k); the benchmarks run it on ephemeral ports with
 //! rate caps. Each component is the same `run` function its own `starling <component>`

@@ -20,7 +20,7 @@ pub fn default_replicas(origins: usize) -> usize {
 /// Where the components listen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortPlan {
-    /// The dev-cluster ports of design.md, shifted by `base - 15000`: proxy `base`,
+    /// The dev-cluster ports of ARCHITECTURE.md, shifted by `base - 15000`: proxy `base`,
     /// origin 0 peer `base+1` and HTTP `base+2`, tracker `base+3`, build-index `base+4`;
     /// origin k peer `base+100k+1` and HTTP `base+100k+2` (origin 1: 15101, 15102);
     /// agent k on `base+1000(k+1)` (registry), `+1` (peer), `+2` (admin).
@@ -42,7 +42,7 @@ pub(crate) enum Slot {
 }
 
 impl PortPlan {
-    /// The dev cluster of design.md.
+    /// The dev cluster of ARCHITECTURE.md ("Ports").
     pub const DEV: PortPlan = PortPlan::Fixed { base: 15000 };
 
     /// The port of `slot`: 0 (any) in an ephemeral plan, `None` past 65535.

@@ -29,3 +29,7 @@ pub use piece::{PieceIndex, PieceLengthPolicy, PieceLengthStep};
 pub use range::ByteRange;
 pub use reference::{RepoName, Tag};
 pub use ring::{Ring, blob_key};
+
+/// A body streamed in `Bytes` chunks, so a multi-gigabyte blob never sits in memory:
+/// what backends read and write and what the origin client downloads.
+pub type ByteStream = futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;

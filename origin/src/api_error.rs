@@ -24,11 +24,6 @@ pub fn bad_digest(detail: String) -> ApiError {
     ApiError::new(ErrorCode::DigestInvalid, "invalid digest").with_detail(detail)
 }
 
-/// `BLOB_UPLOAD_UNKNOWN` (404): the upload id cannot name an upload.
-pub fn unknown_upload(detail: String) -> ApiError {
-    ApiError::new(ErrorCode::BlobUploadUnknown, "blob upload unknown").with_detail(detail)
-}
-
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         let root = error.root();
@@ -53,9 +48,7 @@ fn code_of(error: &Error) -> (ErrorCode, &'static str) {
     use ErrorCode as C;
     match error {
         Error::BlobUnknown { .. } => (C::BlobUnknown, "blob unknown"),
-        Error::UploadUnknown { .. } => (C::BlobUploadUnknown, "blob upload unknown"),
         Error::DigestMismatch { .. } => (C::DigestInvalid, "content does not match digest"),
-        Error::ChunkOutOfOrder { .. } => (C::RangeInvalid, "chunk out of order"),
         Error::RangeNotSatisfiable { .. } => (C::RangeInvalid, "range not satisfiable"),
         Error::BadHeader { .. } => (C::BlobUploadInvalid, "invalid header"),
         Error::BodyLength { .. } => (C::SizeInvalid, "body length mismatch"),

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use starling_core::{Digest, RepoName};
-use starling_store::UploadId;
 use thiserror::Error;
 
 use starling_clients::origin::client::ClientError;
@@ -19,18 +18,8 @@ pub enum Error {
     #[error("blob {digest} is not in this origin nor in the backend of {namespace}")]
     BlobUnknown { namespace: RepoName, digest: Digest },
 
-    #[error("upload {id} is unknown (never started, finished, abandoned or for another blob)")]
-    UploadUnknown { id: String },
-
     #[error("upload of {expected} rejected: its content is {actual}")]
     DigestMismatch { expected: Digest, actual: Digest },
-
-    #[error("chunk must start at offset {offset} of upload {id}, not at {start}")]
-    ChunkOutOfOrder {
-        id: UploadId,
-        offset: u64,
-        start: u64,
-    },
 
     #[error("invalid {header} header {value:?}: {reason}")]
     BadHeader {

@@ -8,7 +8,7 @@
 //! - [`server`]: routes, request middleware, [`run`] and its shutdown order;
 //! - [`handlers`]: thin HTTP wrappers (path parsing in [`handlers::extract`]);
 //! - services: [`blobs`] (stat, read, read-through with [`flights`]),
-//!   [`uploads`] (with [`sessions`] and [`ingest`]), [`metainfo`], [`tasks`]
+//!   [`uploads`] (whole blobs only, with [`ingest`]), [`metainfo`], [`tasks`]
 //!   (SQLite queue, pins, runner: write-back and replication), [`seeding`] (the P2P
 //!   engine, seeding on demand), whose identity `GET /peer` reports;
 //! - the cluster as clients see it (ring, one-origin client, failover, health checks)
@@ -30,7 +30,6 @@ pub mod metainfo;
 pub mod metrics;
 pub mod seeding;
 pub mod server;
-pub mod sessions;
 pub mod state;
 pub mod tasks;
 pub mod uploads;

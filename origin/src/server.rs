@@ -4,12 +4,11 @@
 //! Every route is listed in `docs/origin-api.md`.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, patch, post};
+use axum::routing::{get, post};
 use starling_backend::Backends;
 use starling_config::OriginConfig;
 use starling_runtime::{Drain, spawn_named, trace_requests};
@@ -32,11 +31,6 @@ pub fn router(state: Arc<OriginState>) -> Router {
     let blob = "/namespace/{ns}/blobs/{digest}";
     Router::new()
         .route(blob, get(blobs::get).head(blobs::head).put(uploads::put))
-        .route(&format!("{blob}/uploads"), post(uploads::start))
-        .route(
-            &format!("{blob}/uploads/{{uid}}"),
-            patch(uploads::patch).put(uploads::commit),
-        )
         .route(&format!("{blob}/metainfo"), get(metainfo::get))
         .route(&format!("{blob}/prefetch"), post(blobs::prefetch))
         .route(paths::PEER, get(peer::get))
@@ -62,9 +56,8 @@ pub fn router(state: Arc<OriginState>) -> Router {
 /// 3. the P2P engine stops (peer connections closed) and is awaited;
 /// 4. the background tasks are cancelled and awaited: the task runner abandons running
 ///    write-backs and copies (they stay queued in SQLite and run again on the next
-///    start), the upload reaper and the evictor stop;
-/// 5. the state is dropped: open chunked uploads are deleted, pins released, the queue
-///    closed. Then `run` returns.
+///    start) and the evictor stops;
+/// 5. the state is dropped: pins released, the queue closed. Then `run` returns.
 pub async fn run(
     cfg: OriginConfig,
     listener: TcpListener,
@@ -147,25 +140,7 @@ fn start_background(
             evictor.await;
             Ok::<(), Error>(())
         }),
-        spawn_named(
-            "upload-reaper",
-            reap_uploads(state.clone(), token.child_token()),
-        ),
     ]
-}
-
-/// Drops abandoned chunked uploads, checking four times per idle timeout.
-async fn reap_uploads(state: Arc<OriginState>, shutdown: CancellationToken) -> Result<()> {
-    let sessions = state.uploads.sessions();
-    let mut ticks = tokio::time::interval(sessions.idle_timeout() / 4);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            _ = ticks.tick() => {}
-        }
-        sessions.reap(Instant::now());
-    }
 }
 
 #[cfg(test)]
@@ -251,11 +226,11 @@ mod tests {
         let (status, body) = send(&state, "PUT", "/namespace/a/blobs/sha256:00", b"x").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(String::from_utf8(body).unwrap().contains("DIGEST_INVALID"));
-        let upload = format!("/namespace/a/blobs/{digest}/uploads/{}", "f".repeat(32));
+        let chunked = format!("/namespace/a/blobs/{digest}/uploads");
         assert_eq!(
-            send(&state, "PATCH", &upload, b"x").await.0,
-            StatusCode::NOT_FOUND
+            send(&state, "POST", &chunked, b"").await.0,
+            StatusCode::NOT_FOUND,
+            "chunked uploads end at the proxy"
         );
-        assert!(state.uploads.sessions().is_empty());
     }
 }

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use starling_config::OriginConfig;
 use starling_store::{Store, StoreOptions};
@@ -16,15 +15,11 @@ use crate::error::{Error, Result};
 use crate::metainfo::{MetainfoParts, MetainfoService};
 use crate::metrics::OriginMetrics;
 use crate::seeding::Seeding;
-use crate::sessions::Sessions;
 use crate::tasks::work::Worker;
 use crate::tasks::{Distribution, RetryPolicy, Tasks};
 use crate::uploads::UploadService;
 use starling_clients::OriginRing;
 use starling_clients::origin::client::default_http;
-
-/// How long a chunked upload may sit idle before it is dropped.
-pub const UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Everything the handlers and background tasks share.
 pub struct OriginState {
@@ -76,12 +71,7 @@ impl OriginState {
             backends.clone(),
             metrics.clone(),
         ));
-        let uploads = UploadService::new(
-            store.clone(),
-            Sessions::new(UPLOAD_IDLE_TIMEOUT),
-            distribution,
-            metrics.clone(),
-        );
+        let uploads = UploadService::new(store.clone(), distribution, metrics.clone());
         let seeding =
             Arc::new(Seeding::open(metainfo_dir(cfg), blobs.clone(), cfg.advertise.clone()).await?);
         let metainfo = MetainfoService::new(MetainfoParts {

@@ -1,7 +1,7 @@
 //! Peer hand-out: which peers an announcing peer is told about, and in what order.
 //!
 //! Pure: takes the live peers of one swarm and a random source, returns references.
-//! Rules (design.md "Peer hand-out"):
+//! Rules (docs/tracker-api.md, "Hand-out"):
 //! - at most `limit` peers, never the requester itself (by peer id or address);
 //! - classes in order: complete peers (seeders) first, then origins, then leechers; a
 //!   class is never interleaved with another. Origins come after other seeders so that

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use starling_backend::ByteStream;
+use starling_core::ByteStream;
 use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, RepoName};
 use thiserror::Error;

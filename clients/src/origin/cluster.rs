@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use starling_backend::ByteStream;
 use starling_config::ClusterConfig;
+use starling_core::ByteStream;
 use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, RepoName};
 use starling_runtime::spawn_named;

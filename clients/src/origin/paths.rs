@@ -6,7 +6,6 @@
 //! letters, digits, `.`, `_`, `-` and `/`, so `/` is the only character to escape.
 
 use starling_core::{Digest, RepoName};
-use starling_store::UploadId;
 
 /// Header marking an upload as a copy from another origin: the receiver stores it but
 /// does not copy it on to the other owners again. Its value is the sender's address.
@@ -15,16 +14,6 @@ pub const REPLICATED_FROM: &str = "starling-replicated-from";
 /// `/namespace/{ns}/blobs/{digest}`: GET, HEAD and monolithic PUT.
 pub fn blob(namespace: &RepoName, digest: &Digest) -> String {
     format!("/namespace/{}/blobs/{digest}", namespace.path_segment())
-}
-
-/// `/namespace/{ns}/blobs/{digest}/uploads`: POST starts a chunked upload.
-pub fn uploads(namespace: &RepoName, digest: &Digest) -> String {
-    format!("{}/uploads", blob(namespace, digest))
-}
-
-/// `/namespace/{ns}/blobs/{digest}/uploads/{uid}`: PATCH a chunk, PUT to commit.
-pub fn upload(namespace: &RepoName, digest: &Digest, id: &UploadId) -> String {
-    format!("{}/uploads/{id}", blob(namespace, digest))
 }
 
 /// `/namespace/{ns}/blobs/{digest}/metainfo`: the blob's `.torrent`.
@@ -54,7 +43,5 @@ mod tests {
             format!("/namespace/team%2Fapp%2Fsub/blobs/{digest}")
         );
         assert!(metainfo(&ns, &digest).ends_with("/metainfo"));
-        let id = UploadId::generate();
-        assert!(upload(&ns, &digest, &id).ends_with(&format!("/uploads/{id}")));
     }
 }

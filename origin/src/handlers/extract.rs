@@ -1,6 +1,5 @@
-//! Path extractors: the edge where URL segments become [`RepoName`], [`Digest`] and
-//! [`UploadId`]. A bad namespace or digest is a 400 with the registry error body; an
-//! upload id that cannot exist is a 404 (it names no upload).
+//! Path extractors: the edge where URL segments become [`RepoName`] and [`Digest`]. A
+//! bad namespace or digest is a 400 with the registry error body.
 //!
 //! axum percent-decodes path parameters, so the namespace segment `team%2Fapp` arrives
 //! here as `team/app`.
@@ -10,11 +9,10 @@ use std::collections::HashMap;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use starling_core::{Digest, RepoName};
-use starling_store::UploadId;
 
 use starling_runtime::ApiError;
 
-use crate::api_error::{bad_digest, bad_name, unknown_upload};
+use crate::api_error::{bad_digest, bad_name};
 
 /// `{ns}` and `{digest}` of a blob route.
 #[derive(Debug, Clone)]
@@ -23,31 +21,12 @@ pub struct BlobTarget {
     pub digest: Digest,
 }
 
-/// A blob route with an `{uid}` segment.
-#[derive(Debug, Clone)]
-pub struct UploadTarget {
-    pub blob: BlobTarget,
-    pub id: UploadId,
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for BlobTarget {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let params = params(parts, state).await?;
         blob_target(&params)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for UploadTarget {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let params = params(parts, state).await?;
-        let blob = blob_target(&params)?;
-        let raw = params.get("uid").map(String::as_str).unwrap_or_default();
-        let id = UploadId::parse(raw).map_err(|e| unknown_upload(e.to_string()))?;
-        Ok(Self { blob, id })
     }
 }
 
