@@ -2,7 +2,7 @@
 //! trackers, over HTTP (`GET /namespace/{ns}/blobs/{digest}/metainfo`).
 //!
 //! The request goes to the tracker that owns the blob's swarm on the tracker ring
-//! (placed by digest, like announces; see [`crate::announce::TrackerRing`]), so the
+//! (placed by digest, like announces; see [`crate::announce::TrackerPool`]), so the
 //! tracker that serves the metainfo — and learns which origins seed it — is the one that
 //! receives the swarm's announces. On a transport error, a 5xx or a body that is not a
 //! torrent it fails over to the next tracker in ring order, with the announces' passive
@@ -22,7 +22,7 @@ use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, RepoName};
 use thiserror::Error;
 
-use crate::announce::{HealthPolicy, TrackerRing, TrackerUrl};
+use crate::announce::{HealthPolicy, TrackerPool, TrackerUrl};
 use crate::error::{Error, Result};
 use crate::metainfo_source::MetaInfoSource;
 
@@ -64,7 +64,7 @@ impl TrackerMetaInfoError {
 #[derive(Debug)]
 pub struct TrackerMetaInfo {
     http: reqwest::Client,
-    ring: TrackerRing,
+    ring: TrackerPool,
     timeout: Duration,
 }
 
@@ -82,7 +82,7 @@ impl TrackerMetaInfo {
         }
         Ok(Self {
             http,
-            ring: TrackerRing::new(urls, HealthPolicy::default()),
+            ring: TrackerPool::new(urls, HealthPolicy::default()),
             timeout: DEFAULT_METAINFO_TIMEOUT,
         })
     }
@@ -94,7 +94,7 @@ impl TrackerMetaInfo {
             .map(|i| self.ring.tracker(i).clone())
             .collect();
         Self {
-            ring: TrackerRing::new(trackers, policy),
+            ring: TrackerPool::new(trackers, policy),
             ..self
         }
     }

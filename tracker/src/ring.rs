@@ -4,7 +4,7 @@
 //! A thin view of [`starling_core::Ring`] over the trackers (`host:port` strings from
 //! `trackers`), keyed by the blob digest's [`blob_key`] (its 64 lowercase hex
 //! characters, the torrent's `name`). Agents place through the same core ring
-//! (`starling_p2p::announce::TrackerRing`), so the owner a tracker writes into the
+//! (`starling_p2p::announce::TrackerPool`), so the owner a tracker writes into the
 //! announce URL is the tracker agents announce to, by construction. Keying by digest
 //! rather than info hash lets an agent find the owner before it has the metainfo: it
 //! asks the owner for the `.torrent` and announces there, so the tracker that learnt

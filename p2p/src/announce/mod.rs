@@ -1,21 +1,21 @@
 //! The announce client: BEP 3 HTTP announces to the tracker that owns the blob's swarm
-//! on the tracker ring (placed by digest, see [`ring`]), failing over to the next
+//! on the tracker ring (placed by digest, see [`pool`]), failing over to the next
 //! tracker on any error.
 //!
 //! An error is a transport failure, a non-200 status, an undecodable body or a bencoded
-//! `failure reason`; each counts against that tracker's passive health (see [`ring`]).
+//! `failure reason`; each counts against that tracker's passive health (see [`pool`]).
 //! One [`Announcer`] serves every torrent of an engine and shares one HTTP client.
 
+mod pool;
 mod response;
-mod ring;
 mod url;
 
 use std::time::Instant;
 
 use starling_core::Digest;
 
+pub use pool::{HealthPolicy, TrackerPool};
 pub use response::{AnnounceReply, decode};
-pub use ring::{HealthPolicy, TrackerRing};
 pub use url::{AnnounceEvent, AnnounceRequest, TrackerUrl, percent_encode};
 
 use crate::error::{Error, Result};
@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub struct Announcer {
     client: reqwest::Client,
-    ring: TrackerRing,
+    ring: TrackerPool,
 }
 
 impl Announcer {
@@ -44,7 +44,7 @@ impl Announcer {
         })?;
         Ok(Self {
             client,
-            ring: TrackerRing::new(trackers, policy),
+            ring: TrackerPool::new(trackers, policy),
         })
     }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use starling_core::PeerId;
-use starling_p2p::announce::TrackerRing;
+use starling_p2p::announce::TrackerPool;
 use starling_p2p::{AnnounceEvent, AnnounceRequest, Announcer, HealthPolicy, TrackerUrl};
 use tokio::net::TcpListener;
 
@@ -115,7 +115,7 @@ async fn blob_owned_by_first(trackers: &[String]) -> Blob {
         .iter()
         .map(|t| TrackerUrl::parse(t).unwrap())
         .collect();
-    let ring = TrackerRing::new(urls, HealthPolicy::default());
+    let ring = TrackerPool::new(urls, HealthPolicy::default());
     for _ in 0..64 {
         let blob = Blob::random(256 << 10).await;
         if ring.candidates(&blob.digest, Instant::now())[0] == 0 {

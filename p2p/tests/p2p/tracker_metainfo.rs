@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use starling_core::Digest;
-use starling_p2p::announce::TrackerRing;
+use starling_p2p::announce::TrackerPool;
 use starling_p2p::{Error, HealthPolicy, MetaInfoSource, TrackerMetaInfo, TrackerUrl};
 use starling_testkit::{BlobFixture, OriginFixture};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -53,7 +53,7 @@ fn blob_owned_by_first(trackers: &[String]) -> BlobFixture {
         .iter()
         .map(|t| TrackerUrl::parse(t).unwrap())
         .collect();
-    let ring = TrackerRing::new(urls, HealthPolicy::default());
+    let ring = TrackerPool::new(urls, HealthPolicy::default());
     (0..64)
         .map(|seed| BlobFixture::seeded(300 << 10, seed))
         .find(|blob| ring.candidates(&blob.digest, Instant::now())[0] == 0)

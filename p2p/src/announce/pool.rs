@@ -1,13 +1,14 @@
-//! The tracker ring: which tracker owns a blob's swarm, which to try next, and passive
-//! health.
+//! The tracker pool: the configured trackers, which one owns a blob's swarm (their
+//! ring), which to try next, and their passive health.
 //!
 //! Trackers are placed by [`starling_core::Ring`] over their `host:port`, keyed by the
 //! blob digest's [`blob_key`] (its 64 hex characters, the metainfo `name`): the one
-//! placement the tracker's own ring (`starling_tracker::ring`) uses too, so the two agree
-//! by construction. Keying by the digest rather than the info hash lets a client find the
-//! owner before it has the metainfo, so the tracker that serves a blob's `.torrent`
-//! ([`crate::TrackerMetaInfo`]) is the one that receives its announces and the one named
-//! in the torrent's announce URL; if it fails, everyone moves to the same next one.
+//! placement the tracker's own ring (`starling_tracker::TrackerRing`) uses too, so the
+//! two agree by construction. Keying by the digest rather than the info hash lets a
+//! client find the owner before it has the metainfo, so the tracker that serves a blob's
+//! `.torrent` ([`crate::TrackerMetaInfo`]) is the one that receives its announces and
+//! the one named in the torrent's announce URL; if it fails, everyone moves to the same
+//! next one.
 //! Health is passive: a tracker that fails `failures_before_down` announces in a row is
 //! skipped for `down_for`, then tried again.
 //! When every candidate is down they are all tried anyway, down ones last, since a
@@ -49,14 +50,14 @@ struct Health {
 
 /// The configured trackers, their ring and their health. `trackers[i]` is node `i` of
 /// `ring`.
-pub struct TrackerRing {
+pub struct TrackerPool {
     trackers: Vec<TrackerUrl>,
     ring: Ring,
     health: Mutex<Vec<Health>>,
     policy: HealthPolicy,
 }
 
-impl TrackerRing {
+impl TrackerPool {
     /// A ring over `trackers` (duplicates by `host:port` are dropped).
     pub fn new(trackers: Vec<TrackerUrl>, policy: HealthPolicy) -> Self {
         let mut unique: Vec<TrackerUrl> = Vec::with_capacity(trackers.len());
@@ -118,9 +119,9 @@ impl TrackerRing {
     }
 }
 
-impl std::fmt::Debug for TrackerRing {
+impl std::fmt::Debug for TrackerPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrackerRing")
+        f.debug_struct("TrackerPool")
             .field("trackers", &self.trackers)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
@@ -131,11 +132,11 @@ impl std::fmt::Debug for TrackerRing {
 mod tests {
     use super::*;
 
-    fn ring(n: u16) -> TrackerRing {
+    fn ring(n: u16) -> TrackerPool {
         let trackers = (0..n)
             .map(|i| TrackerUrl::parse(&format!("127.0.0.1:{}", 15003 + i)).unwrap())
             .collect();
-        TrackerRing::new(
+        TrackerPool::new(
             trackers,
             HealthPolicy {
                 failures_before_down: 2,
@@ -177,7 +178,7 @@ mod tests {
             "10.0.0.1:15003",
         ]
         .map(|t| TrackerUrl::parse(t).unwrap());
-        let ring = TrackerRing::new(urls.to_vec(), HealthPolicy::default());
+        let ring = TrackerPool::new(urls.to_vec(), HealthPolicy::default());
         let order = |data: &[u8]| -> Vec<String> {
             ring.candidates(&Digest::of(data), Instant::now())
                 .into_iter()
@@ -226,9 +227,9 @@ mod tests {
     #[test]
     fn duplicates_collapse_and_an_empty_ring_has_no_candidates() {
         let url = TrackerUrl::parse("127.0.0.1:1").unwrap();
-        let twice = TrackerRing::new(vec![url.clone(), url], HealthPolicy::default());
+        let twice = TrackerPool::new(vec![url.clone(), url], HealthPolicy::default());
         assert_eq!(twice.len(), 1);
-        let empty = TrackerRing::new(Vec::new(), HealthPolicy::default());
+        let empty = TrackerPool::new(Vec::new(), HealthPolicy::default());
         assert!(empty.is_empty());
         assert!(empty.candidates(&hash(0), Instant::now()).is_empty());
     }
