@@ -96,6 +96,11 @@ fn summary(cluster: &LocalCluster, args: &DevArgs) -> String {
     }
     let _ = writeln!(out, "  tracker      http://{}", cluster.tracker);
     let _ = writeln!(out, "  build-index  http://{}", cluster.build_index);
+    let _ = writeln!(
+        out,
+        "  writes to origins and build-index need the token in {}",
+        starling_cluster::token::token_path(&args.data_dir).display()
+    );
     for (k, agent) in cluster.agents.iter().enumerate() {
         let _ = writeln!(
             out,

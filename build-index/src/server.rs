@@ -17,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware;
 use axum::routing::get;
 use starling_config::BuildIndexConfig;
-use starling_runtime::{ApiError, Drain, spawn_named, trace_requests};
+use starling_runtime::{ApiError, Drain, require_token_for_writes, spawn_named, trace_requests};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -32,14 +32,22 @@ const MAX_BODY: usize = 4096;
 
 /// All build-index routes over `state`.
 pub fn router(state: Arc<BuildIndexState>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/tags/{repo}/{tag}", get(tags::get_tag).put(tags::put_tag))
         .route("/repositories/{repo}/tags", get(repositories::list_tags))
         .route("/repositories", get(repositories::list_repositories))
         .route("/health", get(probes::health))
         .route("/readiness", get(probes::readiness))
         .route("/metrics", get(probes::metrics))
-        .fallback(no_route)
+        .fallback(no_route);
+    let routes = match state.token() {
+        Some(token) => routes.layer(middleware::from_fn_with_state(
+            token.clone(),
+            require_token_for_writes,
+        )),
+        None => routes,
+    };
+    routes
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(trace_requests))
         .with_state(state)
@@ -77,6 +85,9 @@ pub async fn run(
         closing.closing().await;
     };
     state.set_ready(true);
+    if state.token().is_none() {
+        tracing::warn!("no auth.token: anyone who reaches this port can set tags");
+    }
     tracing::info!(listen = %local, advertise = %cfg.advertise, replicas = cfg.replicas.len(), remotes = cfg.remotes.len(), "build-index serving");
     let served = axum::serve(listener, drain.bound(router(state.clone())))
         .with_graceful_shutdown(stop_signal)

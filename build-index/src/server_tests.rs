@@ -299,6 +299,7 @@ async fn only_client_puts_are_queued_for_remotes_and_cluster_puts_reach_the_repl
         repo: starling_config::pattern::anchored("team/.*").unwrap(),
         url: format!("http://{down}"),
         origins: ClusterConfig::with_hosts([down.clone()]),
+        auth: Default::default(),
     };
     let (_dir, state) = state_with_remotes(vec![down], vec![remote]).await;
     let remotes = || async { state.remotes().queued().await.unwrap() };
@@ -384,4 +385,84 @@ async fn probes_answer() {
             .text()
             .contains("starling_build_index_replication_queue 0")
     );
+}
+
+#[tokio::test]
+async fn a_stamp_from_the_far_future_is_refused_and_re_pushes_still_win() {
+    let (_dir, state) = state_with(Vec::new()).await;
+    let forwarded = |stamp: String| {
+        Request::builder()
+            .method(Method::PUT)
+            .uri("/tags/team%2Fapp/v1")
+            .header(api::REPLICATED_FROM, "127.0.0.1:9")
+            .header(api::UPDATED_AT, stamp)
+    };
+    let forged = send(&state, forwarded(i64::MAX.to_string()), D1).await;
+    assert_eq!(
+        (forged.status, forged.code()),
+        (StatusCode::BAD_REQUEST, "TAG_INVALID".into())
+    );
+    assert!(forged.text().contains("ahead of this replica's clock"));
+    let hours_ahead = crate::clock::Clock::System.now().0 + 2 * 3600 * 1000;
+    let ahead = send(&state, forwarded(hours_ahead.to_string()), D1).await;
+    assert_eq!(ahead.status, StatusCode::BAD_REQUEST);
+
+    let minute_ahead = crate::clock::Clock::System.now().0 + 60_000;
+    let skewed = send(&state, forwarded(minute_ahead.to_string()), D1).await;
+    assert_eq!(
+        skewed.status,
+        StatusCode::CREATED,
+        "ordinary skew is accepted"
+    );
+    assert_eq!(
+        call(&state, Method::PUT, "/tags/team%2Fapp/v1", D2)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let now = call(&state, Method::GET, "/tags/team%2Fapp/v1", "").await;
+    assert_eq!(
+        now.text(),
+        D2,
+        "a client re-push beats a skewed replica stamp"
+    );
+}
+
+#[tokio::test]
+async fn with_a_token_tag_puts_need_it_and_reads_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = BuildIndexConfig {
+        database: dir.path().join("tags.db"),
+        advertise: "127.0.0.1:1".to_owned(),
+        auth: starling_config::AuthConfig::with_token("0123456789abcdef-cluster"),
+        ..BuildIndexConfig::default()
+    };
+    let state = Arc::new(BuildIndexState::open(&cfg).await.unwrap());
+    let uri = "/tags/team%2Fapp/v1";
+    let anonymous = call(&state, Method::PUT, uri, D1).await;
+    assert_eq!(
+        (anonymous.status, anonymous.code()),
+        (StatusCode::UNAUTHORIZED, "UNAUTHORIZED".into())
+    );
+    assert!(anonymous.headers.contains_key(header::WWW_AUTHENTICATE));
+    let forged_forward = Request::builder()
+        .method(Method::PUT)
+        .uri(uri)
+        .header(api::REPLICATED_FROM, "127.0.0.1:9")
+        .header(api::UPDATED_AT, "1000");
+    assert_eq!(
+        send(&state, forged_forward, D1).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a replica's forward needs the token too"
+    );
+    let authorized = Request::builder()
+        .method(Method::PUT)
+        .uri(uri)
+        .header(header::AUTHORIZATION, "Bearer 0123456789abcdef-cluster");
+    assert_eq!(
+        send(&state, authorized, D1).await.status,
+        StatusCode::CREATED
+    );
+    let read = call(&state, Method::GET, uri, "").await;
+    assert_eq!((read.status, read.text()), (StatusCode::OK, D1));
 }

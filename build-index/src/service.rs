@@ -11,6 +11,8 @@
 //!   every replica (and every cluster it is replicated to), whatever order they arrive in. A client put is stamped
 //!   `max(now, current + 1 ms)`, so a re-push always wins on the replica that receives
 //!   it, even if that replica's clock is behind the one that stamped the current value.
+//! - A forwarded stamp is at most [`MAX_STAMP_LEAD`] ahead of this replica's clock, and
+//!   stamps saturate, so a forged stamp near `i64::MAX` cannot pin a tag forever.
 //! - A lookup that misses locally reads through from the backend and caches the answer
 //!   for `tag_cache_ttl`; pushes never expire. So a tag changed in the backend behind
 //!   this build-index's back is seen within `tag_cache_ttl` (unless it was pushed here,
@@ -33,8 +35,13 @@ use crate::metrics::{BuildIndexMetrics, Lookup, PutFrom};
 use crate::remotes::RemoteReplicator;
 use crate::replication::Replicator;
 use crate::store::{Db, Source, Supersedes, TagEntry, TagUpdate};
+use starling_clients::build_index::api;
 use starling_clients::build_index::client::PutOutcome;
 use starling_clients::build_index::paging::{Page, PageRequest};
+
+/// How far a forwarded put's stamp may be ahead of this replica's clock: far more
+/// than any real clock skew between replicas or clusters.
+pub const MAX_STAMP_LEAD: Duration = Duration::from_secs(3600);
 
 /// Where a put came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +91,19 @@ impl TagService {
         }
     }
 
+    /// A forwarded stamp no further ahead of this replica's clock than
+    /// [`MAX_STAMP_LEAD`]: one from the far future would win every later push of the
+    /// tag here forever.
+    fn check_forwarded_stamp(&self, stamp: Timestamp) -> Result<Timestamp> {
+        if stamp > self.clock.now().saturating_add(MAX_STAMP_LEAD) {
+            return Err(Error::InvalidHeader {
+                name: api::UPDATED_AT,
+                reason: "the stamp is more than an hour ahead of this replica's clock",
+            });
+        }
+        Ok(stamp)
+    }
+
     /// Points `repo:tag` at `digest`. A client put is forwarded to every replica before
     /// this returns (failed forwards are queued and retried) and queued for the remote
     /// clusters whose `repo` pattern matches.
@@ -99,11 +119,12 @@ impl TagService {
         let pushed = current.filter(|entry| entry.source == Source::Push);
         let updated_at = match &origin {
             PutOrigin::Client => {
-                let after_current = pushed.map(|e| Timestamp(e.updated_at.0 + 1));
+                let after_current =
+                    pushed.map(|e| e.updated_at.saturating_add(Duration::from_millis(1)));
                 self.clock.now().max(after_current.unwrap_or(Timestamp(0)))
             }
             PutOrigin::Replica { updated_at, .. } | PutOrigin::Remote { updated_at, .. } => {
-                *updated_at
+                self.check_forwarded_stamp(*updated_at)?
             }
         };
         let update = TagUpdate {

@@ -13,7 +13,8 @@ use crate::remotes::{RemoteParts, RemoteReplicator};
 use crate::replication::{Replicator, ReplicatorParts};
 use crate::service::{ServiceParts, TagService};
 use crate::store::Db;
-use starling_clients::build_index::client::{BuildIndexClient, default_http_client};
+use starling_clients::build_index::client::{BuildIndexClient, authorized_http_client};
+use starling_runtime::ClusterToken;
 
 pub struct BuildIndexState {
     service: TagService,
@@ -21,6 +22,8 @@ pub struct BuildIndexState {
     remotes: Arc<RemoteReplicator>,
     db: Db,
     metrics: Arc<BuildIndexMetrics>,
+    /// The cluster's token: required on tag puts here, sent on forwards to replicas.
+    token: Option<ClusterToken>,
     ready: AtomicBool,
 }
 
@@ -37,7 +40,8 @@ impl BuildIndexState {
             Backends::new(&cfg.backends).map_err(Error::backend("configure the backends"))?;
         let db = Db::open(&cfg.database).await?;
         let metrics = Arc::new(BuildIndexMetrics::new());
-        let http = default_http_client();
+        let token = cfg.auth.token().and_then(ClusterToken::new);
+        let http = authorized_http_client(token.as_ref());
         let replicas = cfg
             .other_replicas()
             .map(|host| BuildIndexClient::with_http(http.clone(), host))
@@ -77,8 +81,13 @@ impl BuildIndexState {
             remotes,
             db,
             metrics,
+            token,
             ready: AtomicBool::new(false),
         })
+    }
+
+    pub fn token(&self) -> Option<&ClusterToken> {
+        self.token.as_ref()
     }
 
     pub fn service(&self) -> &TagService {

@@ -11,9 +11,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use starling_config::{
-    AgentConfig, BackendConfig, BuildIndexConfig, ClusterConfig, NamespaceBackend, OriginConfig,
-    P2pConfig, ProxyConfig, StoreConfig, TrackerConfig,
+    AgentConfig, AuthConfig, BackendConfig, BuildIndexConfig, ClusterConfig, NamespaceBackend,
+    OriginConfig, P2pConfig, ProxyConfig, StoreConfig, TrackerConfig,
 };
+use starling_runtime::ClusterToken;
 
 use crate::spec::ClusterSpec;
 
@@ -42,8 +43,10 @@ pub struct ClusterConfigs {
 }
 
 impl ClusterConfigs {
-    pub fn build(spec: &ClusterSpec, addrs: &BoundAddrs) -> Self {
+    /// The configs of `spec` on `addrs`; origins, build-index and proxy share `token`.
+    pub fn build(spec: &ClusterSpec, addrs: &BoundAddrs, token: &ClusterToken) -> Self {
         let dir = &spec.data_dir;
+        let auth = AuthConfig::with_token(token.as_str());
         let ring = ClusterConfig {
             replicas: spec.replicas,
             ..ClusterConfig::with_hosts(addrs.origins.iter().map(ToString::to_string))
@@ -64,6 +67,7 @@ impl ClusterConfigs {
                     backends: backends.clone(),
                     cluster: ring.clone(),
                     advertise: listen.to_string(),
+                    auth: auth.clone(),
                     ..OriginConfig::default()
                 }
             })
@@ -80,6 +84,7 @@ impl ClusterConfigs {
             backends,
             advertise: addrs.build_index.to_string(),
             origins: ring.clone(),
+            auth: auth.clone(),
             ..BuildIndexConfig::default()
         };
         let proxy = ProxyConfig {
@@ -87,6 +92,7 @@ impl ClusterConfigs {
             origins: ring,
             build_index: vec![addrs.build_index.to_string()],
             upload_dir: dir.join("proxy/uploads"),
+            auth,
             ..ProxyConfig::default()
         };
         let agents = addrs
@@ -176,7 +182,7 @@ mod tests {
             build_index: loopback(4),
             agents: vec![[loopback(5), loopback(6), loopback(7)]],
         };
-        let configs = ClusterConfigs::build(&spec, &addrs);
+        let configs = ClusterConfigs::build(&spec, &addrs, &ClusterToken::generate());
         let member = &configs.agents[0];
         let extra = agent(&spec, &addrs, 1, [loopback(0); 3]);
         assert_eq!(extra.trackers, ["127.0.0.1:3"]);
@@ -204,7 +210,7 @@ mod tests {
             build_index: loopback(4),
             agents: Vec::new(),
         };
-        let configs = ClusterConfigs::build(&spec, &addrs);
+        let configs = ClusterConfigs::build(&spec, &addrs, &ClusterToken::generate());
         let hosts = ["127.0.0.1:2", "127.0.0.1:8"];
         assert_eq!(configs.origins.len(), 2);
         for (k, origin) in configs.origins.iter().enumerate() {
@@ -220,5 +226,11 @@ mod tests {
         assert_eq!(configs.tracker.origins, configs.origins[0].cluster);
         assert_eq!(configs.proxy.origins, configs.origins[0].cluster);
         assert_eq!(configs.build_index.origins, configs.origins[0].cluster);
+        assert!(
+            configs.proxy.auth.token().is_some(),
+            "writes are authenticated"
+        );
+        assert_eq!(configs.proxy.auth, configs.origins[1].auth);
+        assert_eq!(configs.proxy.auth, configs.build_index.auth);
     }
 }

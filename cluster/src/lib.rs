@@ -11,11 +11,13 @@
 //!
 //! - [`spec`]: what to start ([`ClusterSpec`]) and the port plan;
 //! - [`configs`]: the configuration of every component for a spec;
-//! - [`running`]: [`LocalCluster`], start, readiness, shutdown.
+//! - [`running`]: [`LocalCluster`], start, readiness, shutdown;
+//! - [`token`]: the cluster's bearer token, `<data dir>/auth-token`.
 
 pub mod configs;
 pub mod running;
 pub mod spec;
+pub mod token;
 
 pub use configs::ClusterConfigs;
 pub use running::{AgentAddrs, ClusterError, LocalCluster};

@@ -13,6 +13,8 @@ use starling_config::AgentConfig;
 
 use crate::configs::{self, BoundAddrs, ClusterConfigs};
 use crate::spec::{ClusterSpec, PortPlan, Slot};
+use crate::token;
+use starling_runtime::ClusterToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -66,6 +68,8 @@ pub struct LocalCluster {
     pub tracker: SocketAddr,
     pub build_index: SocketAddr,
     pub agents: Vec<AgentAddrs>,
+    /// What origins and build-index require on writes (`<data dir>/auth-token`).
+    pub token: ClusterToken,
     spec: ClusterSpec,
     addrs: BoundAddrs,
     shutdown: CancellationToken,
@@ -84,7 +88,8 @@ impl LocalCluster {
         })?;
         let listeners = Listeners::bind(&spec).await?;
         let addrs = listeners.addrs();
-        let configs = ClusterConfigs::build(&spec, &addrs);
+        let token = token::load_or_create(&spec.data_dir)?;
+        let configs = ClusterConfigs::build(&spec, &addrs, &token);
         let shutdown = CancellationToken::new();
         let tasks = start_components(&configs, listeners, &shutdown);
         let cluster = Self {
@@ -102,6 +107,7 @@ impl LocalCluster {
                 })
                 .collect(),
             configs,
+            token,
             spec,
             addrs,
             shutdown,

@@ -9,6 +9,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::Component;
+use crate::auth::AuthConfig;
 use crate::backend::{NamespaceBackend, read_backend_secrets, validate_backends};
 use crate::cluster::ClusterConfig;
 use crate::drain::DrainConfig;
@@ -43,6 +44,9 @@ pub struct BuildIndexConfig {
     pub replication: RetryConfig,
     /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
     pub drain: DrainConfig,
+    /// The cluster's bearer token: required on tag puts here, sent on forwards to the
+    /// replicas. See `auth.rs`; unset, writes are open.
+    pub auth: AuthConfig,
 }
 
 /// A remote cluster receiving the tags of the repositories matching `repo`: its
@@ -59,6 +63,9 @@ pub struct RemoteConfig {
     /// The remote cluster's origin ring (its `hosts` and `replicas` as the remote
     /// cluster's own components see them), which receives the tag's blobs.
     pub origins: ClusterConfig,
+    /// The remote cluster's bearer token, sent on its tag puts and blob copies.
+    #[serde(default)]
+    pub auth: AuthConfig,
 }
 
 pub fn default_build_index_listen() -> SocketAddr {
@@ -82,6 +89,7 @@ impl Default for BuildIndexConfig {
             tag_cache_ttl: default_tag_cache_ttl(),
             replication: RetryConfig::default(),
             drain: DrainConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -112,11 +120,20 @@ impl Component for BuildIndexConfig {
         self.replication
             .validate()
             .map_err(|e| e.at("replication"))?;
-        self.drain.validate().map_err(|e| e.at("drain"))
+        self.drain.validate().map_err(|e| e.at("drain"))?;
+        self.auth.validate().map_err(|e| e.at("auth"))
     }
 
     fn read_secret_files(&mut self) -> Result<()> {
-        read_backend_secrets("backends", &mut self.backends)
+        read_backend_secrets("backends", &mut self.backends)?;
+        self.auth.read_secret_files().map_err(|e| e.at("auth"))?;
+        for (i, remote) in self.remotes.iter_mut().enumerate() {
+            remote
+                .auth
+                .read_secret_files()
+                .map_err(|e| e.at("auth").at(&format!("[{i}]")).at("remotes"))?;
+        }
+        Ok(())
     }
 }
 
@@ -140,6 +157,10 @@ fn validate_remotes(remotes: &[RemoteConfig]) -> Result<()> {
             .origins
             .validate()
             .map_err(|e| e.at(&format!("{field}.origins")))?;
+        remote
+            .auth
+            .validate()
+            .map_err(|e| e.at(&format!("{field}.auth")))?;
     }
     Ok(())
 }

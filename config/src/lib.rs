@@ -10,6 +10,7 @@
 //! sockets.
 
 pub mod agent;
+pub mod auth;
 pub mod backend;
 pub mod build_index;
 pub mod cluster;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 pub use agent::AgentConfig;
+pub use auth::AuthConfig;
 pub use backend::{BackendConfig, NamespaceBackend, validate_backends};
 pub use build_index::{BuildIndexConfig, RemoteConfig};
 pub use cluster::{ClusterConfig, HealthCheckConfig};

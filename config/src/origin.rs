@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::Component;
+use crate::auth::AuthConfig;
 use crate::backend::{NamespaceBackend, read_backend_secrets, validate_backends};
 use crate::cluster::ClusterConfig;
 use crate::drain::DrainConfig;
@@ -42,6 +43,9 @@ pub struct OriginConfig {
     pub writeback: WritebackConfig,
     /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
     pub drain: DrainConfig,
+    /// The cluster's bearer token: required on writes here, sent on writes to other
+    /// origins (replication). See `auth.rs`; unset, writes are open.
+    pub auth: AuthConfig,
 }
 
 /// Write-back of uploaded blobs to the backends, retried with backoff across restarts.
@@ -86,6 +90,7 @@ impl Default for OriginConfig {
             advertise: String::new(),
             writeback: WritebackConfig::default(),
             drain: DrainConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -144,11 +149,13 @@ impl Component for OriginConfig {
             ));
         }
         self.writeback.validate().map_err(|e| e.at("writeback"))?;
-        self.drain.validate().map_err(|e| e.at("drain"))
+        self.drain.validate().map_err(|e| e.at("drain"))?;
+        self.auth.validate().map_err(|e| e.at("auth"))
     }
 
     fn read_secret_files(&mut self) -> Result<()> {
-        read_backend_secrets("backends", &mut self.backends)
+        read_backend_secrets("backends", &mut self.backends)?;
+        self.auth.read_secret_files().map_err(|e| e.at("auth"))
     }
 }
 

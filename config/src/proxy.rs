@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::Component;
+use crate::auth::AuthConfig;
 use crate::cluster::ClusterConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
@@ -32,6 +33,9 @@ pub struct ProxyConfig {
     pub upload_dir: PathBuf,
     /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
     pub drain: DrainConfig,
+    /// The cluster's bearer token, sent on blob uploads to origins and tag puts to the
+    /// build-index. See `auth.rs`.
+    pub auth: AuthConfig,
 }
 
 pub fn default_proxy_listen() -> SocketAddr {
@@ -52,6 +56,7 @@ impl Default for ProxyConfig {
             max_manifest_size: default_max_manifest_size(),
             upload_dir: PathBuf::new(),
             drain: DrainConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -69,7 +74,12 @@ impl Component for ProxyConfig {
             return Err(Error::invalid("max_manifest_size", "must be above 0B"));
         }
         required_path("upload_dir", &self.upload_dir)?;
-        self.drain.validate().map_err(|e| e.at("drain"))
+        self.drain.validate().map_err(|e| e.at("drain"))?;
+        self.auth.validate().map_err(|e| e.at("auth"))
+    }
+
+    fn read_secret_files(&mut self) -> Result<()> {
+        self.auth.read_secret_files().map_err(|e| e.at("auth"))
     }
 }
 

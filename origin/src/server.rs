@@ -11,12 +11,12 @@ use axum::middleware;
 use axum::routing::{get, post};
 use starling_backend::Backends;
 use starling_config::OriginConfig;
-use starling_runtime::{Drain, spawn_named, trace_requests};
+use starling_runtime::{Drain, require_token_for_writes, spawn_named, trace_requests};
 use starling_store::run_evictor;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::backends::BackendLookup;
 use crate::error::{Error, Result};
@@ -29,14 +29,22 @@ use starling_clients::origin::paths;
 /// All origin routes over `state`.
 pub fn router(state: Arc<OriginState>) -> Router {
     let blob = "/namespace/{ns}/blobs/{digest}";
-    Router::new()
+    let routes = Router::new()
         .route(blob, get(blobs::get).head(blobs::head).put(uploads::put))
         .route(&format!("{blob}/metainfo"), get(metainfo::get))
         .route(&format!("{blob}/prefetch"), post(blobs::prefetch))
         .route(paths::PEER, get(peer::get))
         .route("/health", get(probes::health))
         .route("/readiness", get(probes::readiness))
-        .route("/metrics", get(probes::metrics))
+        .route("/metrics", get(probes::metrics));
+    let routes = match &state.token {
+        Some(token) => routes.layer(middleware::from_fn_with_state(
+            token.clone(),
+            require_token_for_writes,
+        )),
+        None => routes,
+    };
+    routes
         // Bodies are streamed to disk, never buffered, so no size limit applies.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(trace_requests))
@@ -99,6 +107,9 @@ pub async fn run_with_backends(
         closing.closing().await;
     };
     state.set_serving(true);
+    if state.token.is_none() {
+        warn!("no auth.token: anyone who reaches this port can upload blobs");
+    }
     info!(listen = %local, advertise = %cfg.advertise, "origin serving");
     let served = axum::serve(listener, drain.bound(router(state.clone())))
         .with_graceful_shutdown(stop_signal)
@@ -203,6 +214,46 @@ mod tests {
         let (status, body) = send(&state, "GET", &paths::blob(&ns, &Digest::of(b"x")), b"").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(String::from_utf8(body).unwrap().contains("BLOB_UNKNOWN"));
+    }
+
+    #[tokio::test]
+    async fn with_a_token_uploads_and_prefetches_need_it_and_reads_do_not() {
+        let root = tempfile::tempdir().unwrap();
+        let mut cfg = OriginConfig::default();
+        cfg.store.root = root.path().to_path_buf();
+        cfg.advertise = "127.0.0.1:1".to_owned();
+        cfg.cluster.hosts = vec![cfg.advertise.clone()];
+        cfg.auth = starling_config::AuthConfig::with_token("0123456789abcdef-cluster");
+        let none: Arc<dyn BackendLookup> = Arc::new(|_: &RepoName| None);
+        let state = Arc::new(OriginState::open(&cfg, none).await.unwrap());
+        let ns = RepoName::parse("a/b").unwrap();
+        let digest = Digest::of(b"hello");
+        let path = paths::blob(&ns, &digest);
+        let (status, body) = send(&state, "PUT", &path, b"hello").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(String::from_utf8(body).unwrap().contains("UNAUTHORIZED"));
+        let prefetch = paths::prefetch(&ns, &digest);
+        assert_eq!(
+            send(&state, "POST", &prefetch, b"").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            send(&state, "GET", &path, b"").await.0,
+            StatusCode::NOT_FOUND,
+            "reads stay open and the refused upload left nothing"
+        );
+        let request = Request::builder()
+            .method("PUT")
+            .uri(&path)
+            .header("authorization", "Bearer 0123456789abcdef-cluster")
+            .body(Body::from(&b"hello"[..]))
+            .unwrap();
+        let response = router(state.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(
+            send(&state, "GET", &path, b"").await,
+            (StatusCode::OK, b"hello".to_vec())
+        );
     }
 
     #[tokio::test]

@@ -19,7 +19,8 @@ use crate::tasks::work::Worker;
 use crate::tasks::{Distribution, RetryPolicy, Tasks};
 use crate::uploads::UploadService;
 use starling_clients::OriginRing;
-use starling_clients::origin::client::default_http;
+use starling_clients::origin::client::authorized_http;
+use starling_runtime::ClusterToken;
 
 /// Everything the handlers and background tasks share.
 pub struct OriginState {
@@ -33,6 +34,8 @@ pub struct OriginState {
     pub worker: Arc<Worker>,
     pub metrics: Arc<OriginMetrics>,
     pub advertise: String,
+    /// The cluster's token: required on writes here, sent on copies to other origins.
+    pub token: Option<ClusterToken>,
     ready: AtomicBool,
 }
 
@@ -81,10 +84,11 @@ impl OriginState {
             metrics: metrics.clone(),
             seeding: seeding.clone(),
         });
+        let token = cfg.auth.token().and_then(ClusterToken::new);
         let worker = Arc::new(Worker {
             store: store.clone(),
             backends,
-            http: default_http(),
+            http: authorized_http(token.as_ref()),
             advertise: cfg.advertise.clone(),
             metrics: metrics.clone(),
         });
@@ -98,6 +102,7 @@ impl OriginState {
             worker,
             metrics,
             advertise: cfg.advertise.clone(),
+            token,
             ready: AtomicBool::new(false),
         })
     }

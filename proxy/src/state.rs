@@ -12,9 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use starling_clients::BuildIndexCluster;
 use starling_clients::OriginCluster;
+use starling_clients::build_index::client::authorized_http_client;
+use starling_clients::origin::client::authorized_http;
 use starling_config::ProxyConfig;
 use starling_registry::ListingService;
-use tracing::info;
+use starling_runtime::ClusterToken;
+use tracing::{info, warn};
 
 use crate::auth::{Authenticator, Htpasswd};
 use crate::blobs::BlobService;
@@ -50,9 +53,14 @@ impl ProxyState {
             }
             None => None,
         };
-        let origins = OriginCluster::new(&cfg.origins);
-        let tags = BuildIndexCluster::new(&cfg.build_index)
-            .map_err(Error::build_index("configure the build-index hosts"))?;
+        let token = cfg.auth.token().and_then(ClusterToken::new);
+        if token.is_none() {
+            warn!("no auth.token: this proxy writes to origins and build-index unauthenticated");
+        }
+        let origins = OriginCluster::with_http(&cfg.origins, authorized_http(token.as_ref()));
+        let tags =
+            BuildIndexCluster::with_http(authorized_http_client(token.as_ref()), &cfg.build_index)
+                .map_err(Error::build_index("configure the build-index hosts"))?;
         let metrics = Arc::new(ProxyMetrics::new());
         Ok(Self {
             uploads: UploadService::new(

@@ -13,8 +13,11 @@
 //! - [`build_http_client`]: reqwest clients that build without a system CA bundle;
 //! - [`http`]: the HTTP error response ([`ApiError`], the registry spec's error body)
 //!   and the request middleware ([`trace_requests`]) that logs each 5xx once;
+//! - [`auth`]: the cluster's bearer token on internal writes ([`ClusterToken`],
+//!   [`require_token_for_writes`], [`authorized_client`]);
 //! - [`BUILD_INFO`]: the `starling_build_info` gauge every registry carries.
 
+pub mod auth;
 mod backoff;
 mod blocking;
 mod drain;
@@ -25,6 +28,7 @@ mod shutdown;
 mod single_flight;
 mod spawn;
 
+pub use auth::{ClusterToken, authorized_client, require_token_for_writes};
 pub use backoff::Backoff;
 pub use blocking::{TaskFailed, blocking};
 pub use drain::Drain;

@@ -17,10 +17,12 @@ use anyhow::{Context, bail};
 use futures::StreamExt;
 use rand::Rng;
 use rand::rngs::SmallRng;
+use starling_clients::origin::client::authorized_http;
 use starling_clients::{OriginClient, OriginCluster};
 use starling_config::ClusterConfig;
 use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, DigestHasher, RepoName};
+use starling_runtime::ClusterToken;
 use tokio::time::Instant;
 use tokio_util::io::ReaderStream;
 
@@ -41,9 +43,10 @@ pub struct BenchBlob {
 
 /// Puts `size` random bytes under `namespace` into the origin ring `ring` and has every
 /// owner generate their metainfo, waiting at most `timeout` for the copies. `scratch`
-/// is a directory for the temporary file.
+/// is a directory for the temporary file; `token` is the cluster's, which uploads need.
 pub async fn put_random_blob(
     ring: &ClusterConfig,
+    token: &ClusterToken,
     namespace: &str,
     size: u64,
     scratch: &Path,
@@ -59,7 +62,7 @@ pub async fn put_random_blob(
 
     let owners = OriginCluster::new(ring).owners(&digest);
     let first = owners.first().context("the origin ring has no hosts")?;
-    let client = OriginClient::new(first.clone());
+    let client = OriginClient::with_http(authorized_http(Some(token)), first.clone());
     let file = tokio::fs::File::open(&path)
         .await
         .with_context(|| format!("opening {}", path.display()))?;

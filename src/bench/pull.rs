@@ -59,7 +59,15 @@ async fn measure(
 ) -> anyhow::Result<PullReport> {
     let ring = &cluster.configs.proxy.origins;
     let size = args.size.as_u64();
-    let blob = put_random_blob(ring, NAMESPACE, size, dir.path(), args.timeout).await?;
+    let blob = put_random_blob(
+        ring,
+        &cluster.token,
+        NAMESPACE,
+        size,
+        dir.path(),
+        args.timeout,
+    )
+    .await?;
     progress.note(&format!(
         "blob {} ({} bytes, {} pieces of {} bytes) is in the origins {}",
         blob.digest,

@@ -83,7 +83,15 @@ async fn measure(
     let rate = args.rate.as_u64() as f64;
     let origin_rate = args.origin_rate.unwrap_or(args.rate).as_u64() as f64;
     let ring = &cluster.configs.proxy.origins;
-    let blob = put_random_blob(ring, NAMESPACE, size, dir.path(), COPY_TIMEOUT).await?;
+    let blob = put_random_blob(
+        ring,
+        &cluster.token,
+        NAMESPACE,
+        size,
+        dir.path(),
+        COPY_TIMEOUT,
+    )
+    .await?;
     progress.note(&format!(
         "blob {} ({} bytes, {} pieces of {} bytes) is in the origins {}",
         blob.digest,

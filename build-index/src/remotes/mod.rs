@@ -40,7 +40,9 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::metrics::{BuildIndexMetrics, RemoteTask};
 use crate::store::{Db, Queue, Schedule, TagUpdate};
-use starling_clients::build_index::client::{BuildIndexClient, default_http_client};
+use starling_clients::build_index::client::{BuildIndexClient, authorized_http_client};
+use starling_clients::origin::client::authorized_http;
+use starling_runtime::ClusterToken;
 
 /// One remote cluster: its build-index and its origin ring.
 struct Remote {
@@ -83,14 +85,23 @@ pub struct RemoteParts {
 impl RemoteReplicator {
     /// The remotes of `cfg`, reading blobs from `cfg.origins`.
     pub fn new(db: Db, cfg: &BuildIndexConfig, parts: RemoteParts) -> Self {
-        let http = default_http_client();
         let remotes = cfg
             .remotes
             .iter()
-            .map(|config| Remote {
-                config: config.clone(),
-                index: BuildIndexClient::with_base_url(http.clone(), &config.url),
-                origins: OriginCluster::new(&config.origins),
+            .map(|config| {
+                // The remote cluster's own token, never this cluster's.
+                let token = config.auth.token().and_then(ClusterToken::new);
+                Remote {
+                    config: config.clone(),
+                    index: BuildIndexClient::with_base_url(
+                        authorized_http_client(token.as_ref()),
+                        &config.url,
+                    ),
+                    origins: OriginCluster::with_http(
+                        &config.origins,
+                        authorized_http(token.as_ref()),
+                    ),
+                }
             })
             .collect();
         Self {

@@ -41,6 +41,7 @@ impl ClusterPlan {
             repo: pattern::anchored(repo).expect("a valid pattern"),
             url: format!("http://{}", self.index.addr),
             origins: ClusterConfig::with_hosts([self.origin.host()]),
+            auth: Default::default(),
         }
     }
 

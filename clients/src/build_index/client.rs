@@ -10,6 +10,7 @@ use reqwest::header::{CONTENT_TYPE, LINK};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use starling_core::registry::RegistryError;
 use starling_core::{Digest, RepoName, Tag};
+use starling_runtime::ClusterToken;
 
 use super::api::{self, RepositoryList, TagList};
 use super::error::{BuildIndexError as Error, BuildIndexResult as Result};
@@ -48,10 +49,15 @@ pub struct BuildIndexClient {
 
 /// An HTTP client with the default timeouts.
 pub fn default_http_client() -> reqwest::Client {
-    starling_runtime::build_http_client(|b| {
+    authorized_http_client(None)
+}
+
+/// [`default_http_client`] sending the cluster's bearer token on every request, as
+/// tag writers (proxy, replicas, other clusters) must.
+pub fn authorized_http_client(token: Option<&ClusterToken>) -> reqwest::Client {
+    starling_runtime::authorized_client(token, |b| {
         b.connect_timeout(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT)
     })
-    .expect("a client with the built-in roots always builds")
 }
 
 impl BuildIndexClient {

@@ -15,6 +15,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use starling_core::ByteStream;
 use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, RepoName};
+use starling_runtime::ClusterToken;
 use thiserror::Error;
 
 use super::paths;
@@ -95,8 +96,13 @@ pub struct OriginClient {
 
 /// A client with a connect timeout, so a dead host fails fast.
 pub fn default_http() -> reqwest::Client {
-    starling_runtime::build_http_client(|b| b.connect_timeout(Duration::from_secs(5)))
-        .expect("a client with the built-in roots always builds")
+    authorized_http(None)
+}
+
+/// [`default_http`] sending the cluster's bearer token on every request, as writers
+/// (proxy, origins, build-index) must: origins refuse unauthenticated writes.
+pub fn authorized_http(token: Option<&ClusterToken>) -> reqwest::Client {
+    starling_runtime::authorized_client(token, |b| b.connect_timeout(Duration::from_secs(5)))
 }
 
 impl OriginClient {

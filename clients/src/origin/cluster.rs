@@ -40,7 +40,12 @@ impl OriginCluster {
     /// A cluster client for `cfg.hosts`; call [`Self::start_health_checks`] to track
     /// which hosts are down.
     pub fn new(cfg: &ClusterConfig) -> Self {
-        let http = default_http();
+        Self::with_http(cfg, default_http())
+    }
+
+    /// [`Self::new`] over `http`, e.g. one that carries the cluster's token
+    /// ([`super::client::authorized_http`]).
+    pub fn with_http(cfg: &ClusterConfig, http: reqwest::Client) -> Self {
         let clients = cfg
             .hosts
             .iter()
