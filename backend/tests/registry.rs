@@ -1,5 +1,7 @@
 //! The registry backend against a real registry: Debian's `docker-registry` (distribution
-//! 2.8) on loopback with filesystem storage, holding an image pushed with `skopeo`.
+//! 2.8) on loopback with filesystem storage, holding images pushed with `skopeo`: an OCI
+//! manifest, an OCI index of two platforms, and both converted to Docker schema 2 (a
+//! manifest and a manifest list), so that every manifest type is read back by digest.
 //! The htpasswd file for the basic-auth run is written with the `bcrypt` crate.
 
 use std::path::Path;
@@ -7,11 +9,16 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use starling_backend::{Backend, Error, Key, ListScope, build_backend, read_tag, stream};
 use starling_config::backend::BackendConfig;
+use starling_core::registry::manifest::served_type;
+use starling_core::registry::media_type::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
+};
 use starling_core::{Digest, DigestHasher, RepoName, Tag};
-use starling_testkit::oci::OciImage;
+use starling_testkit::oci::{Image, Layout, OciImage};
 use starling_testkit::{ServerProcess, require_program, run_command as run};
 use tempfile::TempDir;
 
@@ -24,6 +31,16 @@ struct Fixture {
     dir: TempDir,
     server: ServerProcess,
     image: OciImage,
+    with_auth: bool,
+}
+
+/// What `skopeo copy` is told about the manifest format.
+#[derive(Clone, Copy)]
+enum Format {
+    /// Pushed byte for byte.
+    AsIs,
+    /// Converted to Docker schema 2 (a manifest list for an index).
+    DockerV2,
 }
 
 impl Fixture {
@@ -46,28 +63,78 @@ impl Fixture {
         )
         .await;
         let image = OciImage::write(&dir.path().join("image"), "v1", 300_000);
-        let fixture = Self { dir, server, image };
+        let fixture = Self {
+            dir,
+            server,
+            image,
+            with_auth,
+        };
         for target in ["team/app:v1", "team/app:v2", "team/app/tools:v1"] {
-            fixture.push(target, with_auth);
+            fixture.push("image:v1", target, Format::AsIs);
         }
         fixture
     }
 
-    fn push(&self, target: &str, with_auth: bool) {
-        let layout = format!("oci:{}:v1", self.dir.path().join("image").display());
+    /// Pushes, into `team/app`, `multi`: an OCI index of two platforms; `docker` and
+    /// `docker-multi`: the test image and the index converted to Docker schema 2. Returns
+    /// the images of the index, whose digests skopeo preserves.
+    fn push_every_manifest_type(&self) -> Vec<Image> {
+        let mut layout = Layout::new(&self.dir.path().join("multi"));
+        let platforms = vec![
+            layout.image("linux", "amd64", "bin/tool", b"amd64 build"),
+            layout.image("linux", "arm64", "bin/tool", b"arm64 build"),
+        ];
+        layout.tag_index("multi", &platforms);
+        layout.finish();
+        self.push("multi:multi", "team/app:multi", Format::AsIs);
+        self.push("image:v1", "team/app:docker", Format::DockerV2);
+        self.push("multi:multi", "team/app:docker-multi", Format::DockerV2);
+        platforms
+    }
+
+    /// Copies `source` (`<layout dir>:<tag>` under the fixture's directory), with every
+    /// platform of an index, to `target` in the registry.
+    fn push(&self, source: &str, target: &str, format: Format) {
+        let layout = format!("oci:{}/{source}", self.dir.path().display());
         let dest = format!("docker://127.0.0.1:{}/{target}", self.server.port);
+        let format: &[&str] = match format {
+            Format::AsIs => &["--preserve-digests"],
+            Format::DockerV2 => &["--format", "v2s2"],
+        };
         let mut command = Command::new("skopeo");
         command
             .args([
                 "--insecure-policy",
                 "copy",
-                "--preserve-digests",
+                "--all",
                 "--dest-tls-verify=false",
             ])
-            .args(with_auth.then(|| format!("--dest-creds={USER}:{PASSWORD}")))
+            .args(format)
+            .args(
+                self.with_auth
+                    .then(|| format!("--dest-creds={USER}:{PASSWORD}")),
+            )
             .args([&layout, &dest])
             .env("HOME", self.dir.path());
         run(&mut command);
+    }
+
+    /// The manifest `team/app:<tag>` as the registry stores it, read by skopeo.
+    fn raw_manifest(&self, tag: &str) -> Bytes {
+        let source = format!("docker://127.0.0.1:{}/team/app:{tag}", self.server.port);
+        let mut command = Command::new("skopeo");
+        command
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .args(self.with_auth.then(|| format!("--creds={USER}:{PASSWORD}")))
+            .arg(&source)
+            .env("HOME", self.dir.path());
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout.into()
     }
 
     fn backend(&self, credentials: Option<(&str, &str)>) -> Arc<dyn Backend> {
@@ -116,6 +183,14 @@ fn tag(name: &str) -> Tag {
     Tag::parse(name).unwrap()
 }
 
+async fn download_all(backend: &dyn Backend, key: &Key) -> Bytes {
+    let body = backend
+        .download(key)
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e}"));
+    stream::collect(body, usize::MAX).await.unwrap()
+}
+
 async fn download_digest(backend: &dyn Backend, key: &Key) -> (Digest, u64) {
     let mut body = backend.download(key).await.unwrap();
     let (mut hasher, mut len) = (DigestHasher::new(), 0u64);
@@ -147,6 +222,75 @@ async fn check_image(backend: &dyn Backend, image: &OciImage) {
         backend.stat(&config).await.unwrap(),
         Some(image.config_size)
     );
+}
+
+/// Every manifest type is read by digest with the bytes skopeo pushed, as the origin asks
+/// for it (a blob key); the index's platforms and their layers too; a digest the
+/// repository does not hold is not found, even when another repository has it.
+async fn check_manifests_by_digest(backend: &dyn Backend, fixture: &Fixture, platforms: &[Image]) {
+    let app = repo("team/app");
+    let tagged = [
+        ("v1", OCI_MANIFEST),
+        ("multi", OCI_INDEX),
+        ("docker", DOCKER_MANIFEST),
+        ("docker-multi", DOCKER_MANIFEST_LIST),
+    ];
+    for (name, media_type) in tagged {
+        let pushed = fixture.raw_manifest(name);
+        let digest = read_tag(backend, &app, &tag(name)).await.unwrap();
+        assert_eq!(digest, Digest::of(&pushed), "{name}");
+        let key = Key::blob(app.clone(), digest);
+        assert_eq!(
+            backend.stat(&key).await.unwrap(),
+            Some(pushed.len() as u64),
+            "{name}"
+        );
+        let read = download_all(backend, &key).await;
+        assert_eq!(read, pushed, "{name}: the bytes skopeo pushed");
+        assert_eq!(served_type(&read).as_deref(), Some(media_type), "{name}");
+    }
+    assert_eq!(
+        Digest::of(&fixture.raw_manifest("v1")),
+        fixture.image.manifest_digest
+    );
+
+    for platform in platforms {
+        let manifest = Key::blob(app.clone(), platform.manifest_digest);
+        assert_eq!(download_all(backend, &manifest).await, platform.manifest);
+        let layer = Key::blob(app.clone(), platform.layer_digest);
+        let (digest, _) = download_digest(backend, &layer).await;
+        assert_eq!(digest, platform.layer_digest);
+    }
+
+    let tools = repo("team/app/tools");
+    let elsewhere = Key::blob(tools.clone(), Digest::of(&fixture.raw_manifest("multi")));
+    assert_eq!(backend.stat(&elsewhere).await.unwrap(), None);
+    assert!(
+        backend
+            .download(&elsewhere)
+            .await
+            .is_err_and(|e| e.is_not_found())
+    );
+    let own = Key::blob(tools, fixture.image.manifest_digest);
+    assert_eq!(
+        download_all(backend, &own).await,
+        fixture.raw_manifest("v1")
+    );
+}
+
+#[tokio::test]
+async fn manifests_of_every_type_are_read_by_digest() {
+    let fixture = Fixture::start(false).await;
+    let platforms = fixture.push_every_manifest_type();
+    check_manifests_by_digest(fixture.backend(None).as_ref(), &fixture, &platforms).await;
+}
+
+#[tokio::test]
+async fn with_basic_auth_manifests_are_read_by_digest_too() {
+    let fixture = Fixture::start(true).await;
+    let platforms = fixture.push_every_manifest_type();
+    let backend = fixture.backend(Some((USER, PASSWORD)));
+    check_manifests_by_digest(backend.as_ref(), &fixture, &platforms).await;
 }
 
 #[tokio::test]

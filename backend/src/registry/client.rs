@@ -206,11 +206,16 @@ pub fn checked(response: Response) -> Result<Response> {
     if status.is_success() {
         return Ok(response);
     }
-    // After a redirect the URL may be a pre-signed storage URL whose query is a secret.
-    let mut url = response.url().clone();
-    url.set_query(None);
     Err(Error::Http {
-        url: url.to_string(),
+        url: shown_url(response.url()),
         status: status.as_u16(),
     })
+}
+
+/// A response's URL as errors and logs show it: after a redirect it may be a pre-signed
+/// storage URL whose query is a secret, so the query is left out.
+pub fn shown_url(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.to_string()
 }

@@ -1,14 +1,22 @@
 //! A read-only [`Backend`] over a Docker Registry v2 / OCI distribution registry.
 //!
-//! Blobs are fetched from `/v2/<namespace>/blobs/<digest>`; a tag is resolved to the digest
-//! of the manifest it points at, which is what a tag object holds in every backend. The
+//! An object by digest is read from `/v2/<namespace>/blobs/<digest>`, or, when that says
+//! 404, from `/v2/<namespace>/manifests/<digest>` (see `by_digest`: callers cannot tell a
+//! manifest from a layer, registries serve them apart). A tag is resolved to the digest of
+//! the manifest it points at, which is what a tag object holds in every backend. The
 //! registry has no blob listing, and this backend never writes: uploads fail with
 //! [`Error::ReadOnly`].
+//!
+//! A failure of the registry (an error status, no connection, refused credentials, a
+//! malformed answer) is logged here, once, with the URL, and returned; a missing object is
+//! an answer, not a failure, and is returned as [`Error::NotFound`] or `None`.
 
 pub mod auth;
+mod by_digest;
 pub mod client;
 pub mod link;
 
+use std::fmt::Display;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,6 +26,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde::Deserialize;
 use starling_config::backend::BackendConfig;
 use starling_core::{Digest, RepoName, Tag};
+use tracing::warn;
 
 use crate::Backend;
 use crate::error::{Error, Result};
@@ -27,7 +36,7 @@ use crate::stream::{self, ByteStream};
 pub use client::{Credentials, RegistryClient};
 use client::{Request, checked};
 
-/// Every manifest media type a tag may point at, so the registry never down-converts.
+/// Every manifest media type a tag or digest may name, so the registry never converts one.
 const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
     application/vnd.docker.distribution.manifest.list.v2+json, \
     application/vnd.oci.image.manifest.v1+json, \
@@ -86,16 +95,6 @@ impl RegistryBackend {
             }
         };
         Self::new(url, credentials, *timeout)
-    }
-
-    async fn send_path(&self, method: Method, path: &str, scope: &str) -> Result<Response> {
-        let request = Request {
-            method,
-            url: self.client.url(path)?,
-            scope,
-            accept: None,
-        };
-        self.client.send(&request).await
     }
 
     /// The digest of the manifest `repo:tag` points at, or `None` for an unknown tag.
@@ -177,41 +176,25 @@ impl RegistryBackend {
 #[async_trait]
 impl Backend for RegistryBackend {
     async fn stat(&self, key: &Key) -> Result<Option<u64>> {
-        match key {
-            Key::Blob { namespace, digest } => {
-                let path = format!("v2/{namespace}/blobs/{digest}");
-                let scope = pull_scope(namespace);
-                let response = self.send_path(Method::HEAD, &path, &scope).await?;
-                if response.status() == StatusCode::NOT_FOUND {
-                    return Ok(None);
-                }
-                content_length(&checked(response)?).map(Some)
-            }
-            Key::Tag { repo, tag } => Ok(self
+        let result = match key {
+            Key::Blob { namespace, digest } => self.stat_by_digest(namespace, digest).await,
+            Key::Tag { repo, tag } => self
                 .resolve_tag(repo, tag)
-                .await?
-                .map(|digest| digest.to_string().len() as u64)),
-        }
+                .await
+                .map(|digest| digest.map(|digest| digest.to_string().len() as u64)),
+        };
+        logged("stat", key, result)
     }
 
     async fn download(&self, key: &Key) -> Result<ByteStream> {
-        let not_found = || Error::NotFound { key: key.clone() };
-        match key {
-            Key::Blob { namespace, digest } => {
-                let path = format!("v2/{namespace}/blobs/{digest}");
-                let response = self
-                    .send_path(Method::GET, &path, &pull_scope(namespace))
-                    .await?;
-                if response.status() == StatusCode::NOT_FOUND {
-                    return Err(not_found());
-                }
-                Ok(body_stream(checked(response)?))
-            }
-            Key::Tag { repo, tag } => {
-                let digest = self.resolve_tag(repo, tag).await?.ok_or_else(not_found)?;
-                Ok(stream::once(digest.to_string()))
-            }
-        }
+        let found = match key {
+            Key::Blob { namespace, digest } => self.download_by_digest(namespace, digest).await,
+            Key::Tag { repo, tag } => self
+                .resolve_tag(repo, tag)
+                .await
+                .map(|digest| digest.map(|digest| stream::once(digest.to_string()))),
+        };
+        logged("download", key, found)?.ok_or_else(|| Error::NotFound { key: key.clone() })
     }
 
     async fn upload(&self, key: &Key, _size: u64, _body: ByteStream) -> Result<()> {
@@ -226,14 +209,24 @@ impl Backend for RegistryBackend {
             }),
             ListScope::Tags { repo } => {
                 let path = format!("v2/{repo}/tags/list?n={PAGE_ENTRIES}");
-                self.list_pages(&path, &pull_scope(repo), "tags").await
+                let tags = self.list_pages(&path, &pull_scope(repo), "tags").await;
+                logged("list the tags of", repo, tags)
             }
             ListScope::Repos => {
                 let path = format!("v2/_catalog?n={PAGE_ENTRIES}");
-                self.list_pages(&path, CATALOG_SCOPE, "repositories").await
+                let repos = self.list_pages(&path, CATALOG_SCOPE, "repositories").await;
+                logged("list", &"the repositories", repos)
             }
         }
     }
+}
+
+/// Logs a failed request to the registry; its error names the URL.
+fn logged<T>(operation: &str, target: &dyn Display, result: Result<T>) -> Result<T> {
+    if let Err(error) = &result {
+        warn!(operation, %target, %error, "upstream registry request failed");
+    }
+    result
 }
 
 fn pull_scope(repo: &RepoName) -> String {

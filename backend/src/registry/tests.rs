@@ -1,12 +1,14 @@
 //! The registry backend against an in-process fake registry and token server (axum on
-//! 127.0.0.1:0) that insists on the Docker bearer-token flow.
+//! 127.0.0.1:0) that insists on the Docker bearer-token flow. Like distribution, the fake
+//! serves its manifest by digest only at `/manifests/`, and only to a client that accepts
+//! OCI manifests.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -26,6 +28,8 @@ struct Fake {
     blob: Bytes,
     token_fetches: AtomicUsize,
     scopes: Mutex<Vec<String>>,
+    /// `METHOD path status` of every request that carried the token.
+    answered: Mutex<Vec<String>>,
 }
 
 type Shared = State<Arc<Fake>>;
@@ -39,11 +43,13 @@ async fn start(send_digest_header: bool) -> Arc<Fake> {
         blob: Bytes::from(vec![7u8; 100_000]),
         token_fetches: AtomicUsize::new(0),
         scopes: Mutex::default(),
+        answered: Mutex::default(),
     });
     let app = Router::new()
         .route("/token", get(token))
-        .route("/v2/team/app/manifests/{tag}", get(manifest))
+        .route("/v2/team/app/manifests/{reference}", get(manifest))
         .route("/v2/team/app/blobs/{digest}", get(blob_redirect))
+        .route("/v2/team/broken/blobs/{digest}", get(unavailable))
         .route("/storage/{digest}", get(storage))
         .route("/v2/team/app/tags/list", get(tags_list))
         .route("/v2/_catalog", get(catalog))
@@ -95,13 +101,42 @@ fn challenge(fake: &Fake, headers: &HeaderMap, scope: &str) -> Option<Response> 
 
 const REPO_SCOPE: &str = "repository:team/app:pull";
 
-async fn manifest(State(fake): Shared, headers: HeaderMap, Path(tag): Path<String>) -> Response {
+/// Bytes the fake serves for [`converted_digest`], as a registry that rewrites a manifest would.
+const CONVERTED: &[u8] = br#"{"schemaVersion":2,"layers":[],"rewritten":true}"#;
+
+fn converted_digest() -> Digest {
+    Digest::of(b"the manifest as it was pushed")
+}
+
+fn record(fake: &Fake, method: &HttpMethod, path: &str, status: StatusCode) {
+    let line = format!("{method} {path} {}", status.as_u16());
+    fake.answered.lock().unwrap().push(line);
+}
+
+async fn manifest(
+    State(fake): Shared,
+    method: HttpMethod,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> Response {
     if let Some(denied) = challenge(&fake, &headers, REPO_SCOPE) {
         return denied;
     }
-    if tag != "v1" {
+    let path = format!("/v2/team/app/manifests/{reference}");
+    let accepts_oci = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/vnd.oci.image.manifest.v1+json"));
+    let by_digest = reference == Digest::of(&fake.manifest).to_string();
+    if reference == converted_digest().to_string() {
+        record(&fake, &method, &path, StatusCode::OK);
+        return Bytes::from_static(CONVERTED).into_response();
+    }
+    if !(reference == "v1" || by_digest && accepts_oci) {
+        record(&fake, &method, &path, StatusCode::NOT_FOUND);
         return StatusCode::NOT_FOUND.into_response();
     }
+    record(&fake, &method, &path, StatusCode::OK);
     let mut response = fake.manifest.clone().into_response();
     if fake.send_digest_header {
         let digest = Digest::of(&fake.manifest).to_string();
@@ -115,15 +150,19 @@ async fn manifest(State(fake): Shared, headers: HeaderMap, Path(tag): Path<Strin
 
 async fn blob_redirect(
     State(fake): Shared,
+    method: HttpMethod,
     headers: HeaderMap,
     Path(digest): Path<String>,
 ) -> Response {
     if let Some(denied) = challenge(&fake, &headers, REPO_SCOPE) {
         return denied;
     }
+    let path = format!("/v2/team/app/blobs/{digest}");
     if digest != Digest::of(&fake.blob).to_string() {
+        record(&fake, &method, &path, StatusCode::NOT_FOUND);
         return StatusCode::NOT_FOUND.into_response();
     }
+    record(&fake, &method, &path, StatusCode::TEMPORARY_REDIRECT);
     let location = format!("{}/storage/{digest}", fake.base);
     (
         StatusCode::TEMPORARY_REDIRECT,
@@ -135,6 +174,10 @@ async fn blob_redirect(
 async fn storage(State(fake): Shared) -> Response {
     let length = fake.blob.len().to_string();
     ([(header::CONTENT_LENGTH, length)], fake.blob.clone()).into_response()
+}
+
+async fn unavailable() -> Response {
+    StatusCode::SERVICE_UNAVAILABLE.into_response()
 }
 
 async fn tags_list(
@@ -288,4 +331,160 @@ async fn without_docker_content_digest_the_manifest_is_hashed() {
         .await
         .unwrap();
     assert_eq!(digest, Digest::of(&fake.manifest));
+}
+
+#[tokio::test]
+async fn a_manifest_by_digest_comes_from_the_manifests_endpoint_after_a_404_from_blobs() {
+    let fake = start(true).await;
+    let backend = backend(&fake, Some("secret"));
+    let manifest = Key::blob(repo("team/app"), Digest::of(&fake.manifest));
+    let size = fake.manifest.len() as u64;
+    assert_eq!(backend.stat(&manifest).await.unwrap(), Some(size));
+    let body = stream::collect(backend.download(&manifest).await.unwrap(), usize::MAX).await;
+    assert_eq!(body.unwrap(), fake.manifest, "the exact bytes");
+    assert_eq!(
+        fake.token_fetches.load(Ordering::SeqCst),
+        1,
+        "both endpoints use the repository's token"
+    );
+    let digest = Digest::of(&fake.manifest);
+    let blobs = format!("/v2/team/app/blobs/{digest} 404");
+    let manifests = format!("/v2/team/app/manifests/{digest} 200");
+    assert_eq!(
+        *fake.answered.lock().unwrap(),
+        [
+            format!("HEAD {blobs}"),
+            format!("HEAD {manifests}"),
+            format!("GET {blobs}"),
+            format!("GET {manifests}"),
+        ]
+    );
+
+    fake.answered.lock().unwrap().clear();
+    let layer = Key::blob(repo("team/app"), Digest::of(&fake.blob));
+    let body = stream::collect(backend.download(&layer).await.unwrap(), usize::MAX).await;
+    assert_eq!(body.unwrap(), fake.blob);
+    assert_eq!(
+        *fake.answered.lock().unwrap(),
+        [format!(
+            "GET /v2/team/app/blobs/{} 307",
+            Digest::of(&fake.blob)
+        )],
+        "a layer costs one request"
+    );
+
+    let missing = Key::blob(repo("team/app"), Digest::of(b"neither"));
+    let err = backend.download(&missing).await.err().expect("missing");
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(backend.stat(&missing).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_manifest_whose_bytes_do_not_match_its_digest_is_refused() {
+    let fake = start(true).await;
+    let backend = backend(&fake, Some("secret"));
+    let key = Key::blob(repo("team/app"), converted_digest());
+    let err = backend.download(&key).await.err().expect("refused");
+    assert!(matches!(err, Error::InvalidResponse { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("/v2/team/app/manifests/{}", converted_digest()))
+            && message.contains(&Digest::of(CONVERTED).to_string()),
+        "{message}"
+    );
+}
+
+/// Log lines written while a test runs on the current thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn failures(&self) -> Vec<String> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .filter(|line| line.contains("upstream registry request failed"))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn upstream_failures_are_logged_once_with_the_url_and_returned_typed() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = start(true).await;
+    let digest = Digest::of(b"anything");
+    let missing = Key::blob(repo("team/app"), digest);
+    let err = backend(&fake, Some("secret"))
+        .download(&missing)
+        .await
+        .err()
+        .expect("missing");
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(
+        captured.failures(),
+        Vec::<String>::new(),
+        "a miss is no failure"
+    );
+
+    let broken = Key::blob(repo("team/broken"), digest);
+    let err = backend(&fake, None)
+        .download(&broken)
+        .await
+        .err()
+        .expect("503");
+    let url = format!("{}/v2/team/broken/blobs/{digest}", fake.base);
+    assert!(
+        matches!(&err, Error::Http { status: 503, url: u } if *u == url),
+        "{err}"
+    );
+    let failures = captured.failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].contains("WARN") && failures[0].contains(&url),
+        "{failures:?}"
+    );
+
+    let err = backend(&fake, Some("wrong"))
+        .stat(&missing)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
+    let failures = captured.failures();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures[1].contains(&format!("{}/token", fake.base))
+            && failures[1].contains(&format!("blob team/app@{digest}")),
+        "the token server's URL and what was asked for: {failures:?}"
+    );
+
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refused = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let nobody = RegistryBackend::new(&refused, None, Duration::from_secs(5)).unwrap();
+    let err = nobody.download(&missing).await.err().expect("refused");
+    assert!(matches!(err, Error::Request { .. }), "{err}");
+    let failures = captured.failures();
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    assert!(
+        failures[2].contains(&format!("{refused}/v2/team/app/blobs/{digest}")),
+        "{failures:?}"
+    );
 }
