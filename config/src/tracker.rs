@@ -28,6 +28,10 @@ pub struct TrackerConfig {
     pub peer_ttl: Duration,
     /// Most peers handed out per announce.
     pub announce_limit: usize,
+    /// Most peers of one swarm at one IP address; one more evicts the entry of that IP
+    /// that announced least recently. Not applied to announces from `trusted_networks`,
+    /// where many peers may share an address (a one-host cluster, SNAT).
+    pub max_peers_per_ip: usize,
     /// The origin ring, asked for metainfo and listed as seeders of the blobs whose
     /// metainfo this tracker served (origins do not announce).
     pub origins: ClusterConfig,
@@ -63,6 +67,11 @@ pub fn default_announce_limit() -> usize {
     50
 }
 
+/// Above what one host legitimately runs per swarm, far below a hand-out (`announce_limit`).
+pub fn default_max_peers_per_ip() -> usize {
+    8
+}
+
 pub fn default_metainfo_cache_ttl() -> Duration {
     Duration::from_secs(600)
 }
@@ -82,6 +91,7 @@ impl Default for TrackerConfig {
             announce_interval: default_announce_interval(),
             peer_ttl: default_peer_ttl(),
             announce_limit: default_announce_limit(),
+            max_peers_per_ip: default_max_peers_per_ip(),
             origins: ClusterConfig::default(),
             trackers: Vec::new(),
             advertise: String::new(),
@@ -114,6 +124,7 @@ impl Component for TrackerConfig {
             ));
         }
         at_least_one("announce_limit", self.announce_limit as u64)?;
+        at_least_one("max_peers_per_ip", self.max_peers_per_ip as u64)?;
         self.origins.validate().map_err(|e| e.at("origins"))?;
         host_list("trackers", &self.trackers, false)?;
         host_port("advertise", &self.advertise)?;
@@ -151,6 +162,7 @@ origins: {hosts: ['127.0.0.1:15002']}
         assert_eq!(cfg.announce_interval, Duration::from_secs(30));
         assert_eq!(cfg.peer_ttl, Duration::from_secs(90));
         assert_eq!(cfg.announce_limit, 50);
+        assert_eq!(cfg.max_peers_per_ip, 8);
         assert_eq!(cfg.metainfo_cache_ttl, Duration::from_secs(600));
         assert!(cfg.trackers.is_empty());
         assert_eq!(cfg.origins.replicas, 3);
@@ -181,6 +193,10 @@ origins: {hosts: ['127.0.0.1:15002']}
         assert_eq!(
             invalid("announce_limit: 0"),
             "tracker.announce_limit: must be at least 1"
+        );
+        assert_eq!(
+            invalid("max_peers_per_ip: 0"),
+            "tracker.max_peers_per_ip: must be at least 1"
         );
         assert_eq!(
             invalid("trackers: ['10.0.0.1:15003']"),

@@ -1,4 +1,5 @@
-//! Hand-out ordering tests: classes, shuffling, limits, self-exclusion, locality share.
+//! Hand-out ordering tests: classes, shuffling, limits, self-exclusion, locality share,
+//! and the ring origins' reserved slots.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -10,9 +11,10 @@ use rand::rngs::StdRng;
 use super::*;
 use crate::locality::{Rack, Zone};
 
-/// Test peers: id byte, completeness and locality.
+/// Test peers: id number, completeness and locality; announced ones and ring origins.
 struct Swarm {
     peers: HashMap<PeerId, PeerEntry>,
+    ring: HashMap<PeerId, PeerEntry>,
 }
 
 fn id(n: u16) -> PeerId {
@@ -36,35 +38,33 @@ impl Swarm {
     fn new() -> Self {
         Self {
             peers: HashMap::new(),
+            ring: HashMap::new(),
         }
     }
 
-    /// Adds peers `range` with the given class and place.
+    /// Adds announced peers `range` with the given class and place.
     fn add(&mut self, range: std::ops::Range<u16>, complete: bool, at: Locality) -> &mut Self {
-        self.add_entries(range, complete, false, at)
-    }
-
-    /// Adds origins `range` (complete, without a place, as the store adds them).
-    fn add_origins(&mut self, range: std::ops::Range<u16>) -> &mut Self {
-        self.add_entries(range, true, true, Locality::default())
-    }
-
-    fn add_entries(
-        &mut self,
-        range: std::ops::Range<u16>,
-        complete: bool,
-        origin: bool,
-        at: Locality,
-    ) -> &mut Self {
         for n in range {
-            let entry = PeerEntry {
-                addr: SocketAddr::from(([127, 0, 0, 1], n)),
-                complete,
-                origin,
-                last_seen: Instant::now(),
-                locality: at.clone(),
-            };
-            self.peers.insert(id(n), entry);
+            self.peers
+                .insert(id(n), entry(n, complete, false, at.clone()));
+        }
+        self
+    }
+
+    /// Adds ring origins `range` (complete, without a place, as the store adds them).
+    fn add_origins(&mut self, range: std::ops::Range<u16>) -> &mut Self {
+        for n in range {
+            self.ring
+                .insert(id(n), entry(n, true, true, Locality::default()));
+        }
+        self
+    }
+
+    /// Adds announced peers `range` whose peer id carries the origin marker.
+    fn add_claimed_origins(&mut self, range: std::ops::Range<u16>) -> &mut Self {
+        for n in range {
+            self.peers
+                .insert(id(n), entry(n, true, true, Locality::default()));
         }
         self
     }
@@ -76,10 +76,20 @@ impl Swarm {
             locality: at,
         };
         let mut rng = StdRng::seed_from_u64(seed);
-        hand_out(requester, &self.peers, limit, &mut rng)
+        hand_out(requester, &self.ring, &self.peers, limit, &mut rng)
             .into_iter()
             .map(|(peer, _)| n_of(peer))
             .collect()
+    }
+}
+
+fn entry(n: u16, complete: bool, origin: bool, at: Locality) -> PeerEntry {
+    PeerEntry {
+        addr: SocketAddr::from(([127, 0, 0, 1], n)),
+        complete,
+        origin,
+        last_seen: Instant::now(),
+        locality: at,
     }
 }
 
@@ -257,4 +267,79 @@ fn the_share_adapts_to_what_exists() {
         single[0] >= 1000,
         "even a one-peer hand-out keeps the other-zone share"
     );
+}
+
+#[test]
+fn ring_origins_are_never_pushed_out_by_complete_peers() {
+    let mut swarm = Swarm::new();
+    swarm.add(0..60, true, nowhere()).add_origins(500..502);
+    for seed in 0..20 {
+        let got = swarm.hand_out(999, &nowhere(), 50, seed);
+        assert_eq!(got.len(), 50);
+        assert!(got[..48].iter().all(|n| *n < 60), "{got:?}");
+        assert_eq!(
+            &got[48..].iter().copied().collect::<HashSet<_>>(),
+            &HashSet::from([500, 501]),
+            "both origins, after the complete peers: {got:?}"
+        );
+    }
+    for seed in 0..5 {
+        let only = swarm.hand_out(999, &nowhere(), 1, seed);
+        assert!(only == [500] || only == [501], "{only:?}");
+    }
+
+    // Local seeders of a zoned requester do not push them out either.
+    let me = place(Some("z1"), Some("r1"));
+    let mut local = Swarm::new();
+    local
+        .add(0..60, true, place(Some("z1"), Some("r1")))
+        .add_origins(500..503);
+    let got = local.hand_out(999, &me, 50, 8);
+    assert_eq!(got.len(), 50);
+    assert_eq!(got.iter().filter(|n| **n >= 500).count(), 3, "{got:?}");
+
+    // More origins than slots: every slot goes to an origin.
+    let mut many = Swarm::new();
+    many.add(0..10, true, nowhere()).add_origins(500..505);
+    let got = many.hand_out(999, &nowhere(), 3, 1);
+    assert!(got.iter().all(|n| *n >= 500), "{got:?}");
+    assert_eq!(got.len(), 3);
+}
+
+#[test]
+fn claimed_origins_get_no_reserved_slots_and_follow_ring_origins() {
+    let mut swarm = Swarm::new();
+    swarm
+        .add_claimed_origins(0..60)
+        .add_origins(500..501)
+        .add(1000..1010, false, nowhere());
+    for seed in 0..20 {
+        let got = swarm.hand_out(999, &nowhere(), 50, seed);
+        assert_eq!(got.len(), 50);
+        assert_eq!(got[0], 500, "the ring origin leads its class: {got:?}");
+        assert!(got[1..].iter().all(|n| *n < 60), "{got:?}");
+    }
+}
+
+#[test]
+fn ring_origins_of_other_zones_count_towards_the_other_zone_share() {
+    let me = place(Some("z1"), None);
+    let mut swarm = Swarm::new();
+    swarm
+        .add(0..100, true, place(Some("z1"), None))
+        .add(1000..1100, true, place(Some("z2"), None))
+        .add_origins(500..502);
+    let got = swarm.hand_out(9999, &me, 12, 5);
+    assert_eq!(got.len(), 12);
+    assert_eq!(
+        got.iter().filter(|n| (500..502).contains(*n)).count(),
+        2,
+        "{got:?}"
+    );
+    assert_eq!(
+        got.iter().filter(|n| **n >= 1000).count(),
+        1,
+        "ceil(12 / 4) = 3 other-zone peers, two of them the origins: {got:?}"
+    );
+    assert!(got[..9].iter().all(|n| *n < 100), "locals first: {got:?}");
 }

@@ -8,7 +8,8 @@
 //! libtorrent's `key`, `corrupt`, `supportcrypto`) are ignored.
 //!
 //! The peer's address is the connection's IP and the announced port; an `ip` parameter
-//! replaces the IP only as [`AddressPolicy`] allows (from trusted networks).
+//! replaces the IP only as [`AddressPolicy`] allows (from trusted networks), and one no
+//! peer can be at (multicast, link-local, ...) fails the announce.
 
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
@@ -72,6 +73,9 @@ pub struct AnnounceRequest {
     pub peer_id: PeerId,
     /// Where other peers reach this one.
     pub addr: SocketAddr,
+    /// The announce came from one of `trusted_networks`, so the per-address bound of
+    /// the store does not apply (see [`crate::store`]).
+    pub from_trusted_network: bool,
     /// Bytes the peer still needs; 0 means it holds the whole blob.
     pub left: u64,
     pub event: Event,
@@ -109,7 +113,8 @@ impl AnnounceRequest {
         Ok(Self {
             info_hash,
             peer_id,
-            addr: SocketAddr::new(addresses.peer_ip(claimed_ip(raw.ip), remote), port),
+            addr: SocketAddr::new(addresses.peer_ip(claimed_ip(raw.ip), remote)?, port),
+            from_trusted_network: addresses.trusts(remote),
             left,
             event,
             numwant: optional_number(raw.numwant, "numwant")?,

@@ -176,6 +176,26 @@ fn rejects_missing_and_invalid_fields_with_a_reason() {
             format!("{ok_ids}&port=1&left=0&zone=%Z1"),
             "invalid percent-encoding in zone",
         ),
+        (
+            format!("{ok_ids}&port=1&left=0&ip=169.254.169.254"),
+            "invalid ip: must not be link-local (169.254.0.0/16, fe80::/10)",
+        ),
+        (
+            format!("{ok_ids}&port=1&left=0&ip=fe80%3A%3A1"),
+            "invalid ip: must not be link-local (169.254.0.0/16, fe80::/10)",
+        ),
+        (
+            format!("{ok_ids}&port=1&left=0&ip=224.0.0.251"),
+            "invalid ip: must not be multicast",
+        ),
+        (
+            format!("{ok_ids}&port=1&left=0&ip=255.255.255.255"),
+            "invalid ip: must not be broadcast",
+        ),
+        (
+            format!("{ok_ids}&port=1&left=0&ip=0.0.0.0"),
+            "invalid ip: must not be unspecified (0.0.0.0, ::)",
+        ),
     ];
     for (query, reason) in cases {
         let err = parse(&query).expect_err(&query);
@@ -239,6 +259,15 @@ fn ip_param_is_honoured_only_from_trusted_networks() {
     let pods = AddressPolicy::new(vec!["10.0.0.0/8".parse().unwrap()]);
     let req = AnnounceRequest::parse(&format!("{}&ip=10.9.9.9", base()), remote(), &pods).unwrap();
     assert_eq!(req.addr.ip(), "10.9.9.9".parse::<IpAddr>().unwrap());
+    assert!(req.from_trusted_network);
+}
+
+#[test]
+fn the_request_says_whether_it_came_from_a_trusted_network() {
+    assert!(!parse(&base()).unwrap().from_trusted_network);
+    let from_loopback =
+        AnnounceRequest::parse(&base(), IpAddr::from([127, 0, 0, 9]), &loopback_trusted());
+    assert!(from_loopback.unwrap().from_trusted_network);
 }
 
 #[test]

@@ -45,7 +45,10 @@ impl AnnounceSettings {
             min_interval: (cfg.announce_interval / 2).max(Duration::from_secs(1)),
             peer_ttl: cfg.peer_ttl,
             announce_limit: cfg.announce_limit,
-            store_limits: StoreLimits::default(),
+            store_limits: StoreLimits {
+                max_peers_per_ip: cfg.max_peers_per_ip,
+                ..StoreLimits::default()
+            },
             addresses: AddressPolicy::new(cfg.trusted_networks.clone()),
         }
     }
@@ -197,6 +200,7 @@ mod tests {
         assert_eq!(settings.min_interval, Duration::from_secs(15));
         assert_eq!(settings.peer_ttl, Duration::from_secs(90));
         assert_eq!(settings.announce_limit, 50);
+        assert_eq!(settings.store_limits.max_peers_per_ip, 8);
     }
 
     #[test]

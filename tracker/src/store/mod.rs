@@ -16,9 +16,21 @@
 //! holds at least one peer, so the number of torrents is bounded too. A new peer that
 //! does not fit is not stored but still gets a hand-out; known peers always update.
 //!
+//! Per source address: at most `max_peers_per_ip` entries (default 8) of one swarm share
+//! an IP, so one host cannot fill a swarm (and its hand-outs) with invented peer ids.
+//! A peer that would go over the bound evicts the entry of that IP that announced
+//! least recently instead of being turned away: a flood only churns the flooder's own
+//! entries, and an agent restarting under a new peer id replaces its stale entry. The
+//! bound is not applied to announces from `trusted_networks` (loopback by default):
+//! those may name any address with `ip=` anyway, and many legitimate peers share one
+//! source address there (a one-host cluster on 127.0.0.1, agents behind SNAT).
+//!
 //! Origins handed out without announcing ([`OriginSeed`]s, from the origin ring) are
-//! not stored: each announce gets them from the caller and adds those not already in
-//! the swarm (an origin that announces anyway is listed once, by peer id or address).
+//! not stored: each announce gets them from the caller and they are always handed out
+//! (see [`crate::handout`]). What the ring says about an origin wins over announces: a
+//! stored entry with a ring origin's peer id or address is left out of the hand-out
+//! and the counts, so an origin that announces anyway is listed once, and a stranger
+//! announcing under an origin's peer id cannot replace its address.
 
 mod swarm;
 
@@ -46,6 +58,8 @@ pub const SHARDS: usize = 64;
 pub struct StoreLimits {
     pub max_peers: usize,
     pub max_peers_per_torrent: usize,
+    /// Most entries of one swarm at one IP, for announces from untrusted networks.
+    pub max_peers_per_ip: usize,
 }
 
 impl Default for StoreLimits {
@@ -53,6 +67,7 @@ impl Default for StoreLimits {
         Self {
             max_peers: 1_000_000,
             max_peers_per_torrent: 10_000,
+            max_peers_per_ip: starling_config::tracker::default_max_peers_per_ip(),
         }
     }
 }
@@ -128,14 +143,16 @@ impl PeerStore {
                 None => &swarm.peers[&peer_id].locality,
             },
         };
-        let unlisted = unlisted_origins(swarm, origins, now, self.peer_ttl);
-        // The hand-out consumes every live peer, so counting on the way costs no extra pass.
+        let ring = ring_entries(origins, now);
         let mut counts = SwarmCounts::default();
-        let live = swarm
+        ring.iter().for_each(|(_, e)| counts.add(e));
+        // The hand-out consumes every live peer, so counting on the way costs no extra pass.
+        let announced = swarm
             .live(now, self.peer_ttl)
-            .chain(unlisted.iter().map(|(id, entry)| (id, entry)))
+            .filter(|(id, entry)| !origins.iter().any(|o| o.is(id, entry)))
             .inspect(|(_, e)| counts.add(e));
-        let peers = hand_out(requester, live, limit, rng)
+        let ring_handed = ring.iter().map(|(id, entry)| (id, entry));
+        let peers = hand_out(requester, ring_handed, announced, limit, rng)
             .into_iter()
             .map(|(id, entry)| HandedPeer {
                 peer_id: *id,
@@ -213,7 +230,7 @@ impl PeerStore {
         }
     }
 
-    /// Updates a known peer or inserts a new one if both bounds allow; a turned-away
+    /// Updates a known peer or inserts a new one if the bounds allow; a turned-away
     /// entry comes back as the error.
     fn upsert(
         &self,
@@ -229,6 +246,20 @@ impl PeerStore {
             last_seen: now,
             locality: req.locality,
         };
+        let known_ip = swarm.peers.get(&req.peer_id).map(|known| known.addr.ip());
+        let ip = entry.addr.ip();
+        if known_ip != Some(ip) && !req.from_trusted_network {
+            let cap = self.limits.max_peers_per_ip;
+            if let Some(evicted) = swarm.evict_least_recent_at(ip, &req.peer_id, cap) {
+                tracing::debug!(%ip, %evicted, "peers per address bound: evicted the least recent");
+                if known_ip.is_none() {
+                    // The new peer takes the evicted one's place within both size bounds.
+                    swarm.peers.insert(req.peer_id, entry);
+                    return Ok(());
+                }
+                self.peers.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
         if let Some(known) = swarm.peers.get_mut(&req.peer_id) {
             *known = entry;
             return Ok(());
@@ -257,20 +288,17 @@ impl PeerStore {
     }
 }
 
-/// Entries for the `origins` not in `swarm` already (live, by peer id or address).
-fn unlisted_origins(
-    swarm: &Swarm,
-    origins: &[OriginSeed],
-    now: Instant,
-    ttl: Duration,
-) -> Vec<(PeerId, PeerEntry)> {
+impl OriginSeed {
+    /// Whether a stored entry is this origin: the same peer id or the same address.
+    fn is(&self, id: &PeerId, entry: &PeerEntry) -> bool {
+        *id == self.peer_id || entry.addr == self.addr
+    }
+}
+
+/// Hand-out entries for the ring `origins`: complete, in the origin class, no place.
+fn ring_entries(origins: &[OriginSeed], now: Instant) -> Vec<(PeerId, PeerEntry)> {
     origins
         .iter()
-        .filter(|origin| {
-            !swarm
-                .live(now, ttl)
-                .any(|(id, entry)| *id == origin.peer_id || entry.addr == origin.addr)
-        })
         .map(|origin| {
             let entry = PeerEntry {
                 addr: origin.addr,

@@ -3,9 +3,11 @@
 //! A peer is live while less than `peer_ttl` has passed since its last announce. Reads
 //! (hand-out and counts) skip dead peers; only the sweep removes them, so a read never
 //! has to write.
+//!
+//! The per-address bound's eviction lives here too: it is a scan of one swarm.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use starling_core::PeerId;
@@ -84,5 +86,31 @@ impl Swarm {
         let before = self.peers.len();
         self.peers.retain(|_, e| e.is_live(now, ttl));
         before - self.peers.len()
+    }
+
+    /// When `max` entries other than `except` are at `ip` already, removes the one that
+    /// announced least recently and returns its id (see the store's per-address bound).
+    pub fn evict_least_recent_at(
+        &mut self,
+        ip: IpAddr,
+        except: &PeerId,
+        max: usize,
+    ) -> Option<PeerId> {
+        let mut count = 0;
+        let mut least_recent: Option<(&PeerId, Instant)> = None;
+        for (id, entry) in &self.peers {
+            if entry.addr.ip() == ip && id != except {
+                count += 1;
+                if least_recent.is_none_or(|(_, seen)| entry.last_seen < seen) {
+                    least_recent = Some((id, entry.last_seen));
+                }
+            }
+        }
+        if count < max {
+            return None;
+        }
+        let evicted = *least_recent?.0;
+        self.peers.remove(&evicted);
+        Some(evicted)
     }
 }

@@ -1,5 +1,6 @@
 //! Peer store tests: updates, `stopped`, bounds and expiry with an injected clock.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use rand::SeedableRng;
@@ -25,6 +26,7 @@ fn announce(info_hash: InfoHash, n: u8, left: u64, event: Event) -> AnnounceRequ
         info_hash,
         peer_id: peer(n),
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)), 6881),
+        from_trusted_network: false,
         left,
         event,
         numwant: None,
@@ -161,6 +163,7 @@ fn the_total_bound_turns_new_peers_away_but_still_hands_out() {
     let limits = StoreLimits {
         max_peers: 2,
         max_peers_per_torrent: 100,
+        ..StoreLimits::default()
     };
     let mut f = Fixture::new(limits);
     f.at(0, announce(hash(1), 1, 0, Event::Started));
@@ -189,6 +192,7 @@ fn the_per_torrent_bound_caps_one_swarm() {
     let limits = StoreLimits {
         max_peers: 100,
         max_peers_per_torrent: 3,
+        ..StoreLimits::default()
     };
     let mut f = Fixture::new(limits);
     let stored: Vec<bool> = (1..=5)
@@ -314,4 +318,115 @@ fn ring_origins_are_handed_out_once_without_being_stored() {
         outcome.peers.iter().all(|p| p.addr != origins[0].addr),
         "never the requester itself"
     );
+}
+
+#[test]
+fn ring_origins_are_handed_out_whatever_strangers_announce() {
+    let mut f = Fixture::new(StoreLimits::default());
+    for n in 1..=60 {
+        f.at(0, announce(hash(1), n, 0, Event::Started));
+    }
+    let origins = [ring_origin(1, 15001), ring_origin(2, 15001)];
+    let now = f.t0 + Duration::from_secs(1);
+    for _ in 0..10 {
+        let leecher = announce(hash(1), 200, 10, Event::Started);
+        let outcome = f.store.announce(leecher, 50, &origins, now, &mut f.rng);
+        assert_eq!(outcome.peers.len(), 50);
+        let addrs: Vec<SocketAddr> = outcome.peers.iter().map(|p| p.addr).collect();
+        assert!(
+            origins.iter().all(|o| addrs.contains(&o.addr)),
+            "every ring origin is in the hand-out: {addrs:?}"
+        );
+    }
+}
+
+#[test]
+fn a_stranger_under_an_origins_peer_id_does_not_replace_its_address() {
+    let mut f = Fixture::new(StoreLimits::default());
+    let origin = ring_origin(1, 15001);
+    let mut impostor = announce(hash(1), 0, 0, Event::Started);
+    impostor.peer_id = origin.peer_id;
+    impostor.addr = "127.0.0.66:6666".parse().unwrap();
+    assert!(f.at(0, impostor).stored);
+    let leecher = announce(hash(1), 2, 10, Event::Started);
+    let outcome = f.store.announce(leecher, 50, &[origin], f.t0, &mut f.rng);
+    assert_eq!(
+        outcome.peers,
+        [HandedPeer {
+            peer_id: origin.peer_id,
+            addr: origin.addr
+        }],
+        "the ring's address, listed once"
+    );
+    assert_eq!(outcome.counts.complete, 1);
+}
+
+/// Peer `n` of a swarm announcing from 127.0.0.1 (port `6000 + n`).
+fn from_one_ip(n: u8, trusted: bool) -> AnnounceRequest {
+    let mut req = announce(hash(1), n, 10, Event::Started);
+    req.addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 6000 + u16::from(n));
+    req.from_trusted_network = trusted;
+    req
+}
+
+#[test]
+fn one_address_holds_at_most_max_peers_per_ip_entries_of_a_swarm() {
+    let limits = StoreLimits {
+        max_peers_per_ip: 3,
+        ..StoreLimits::default()
+    };
+    let mut f = Fixture::new(limits);
+    for n in 1..=5 {
+        assert!(f.at(u64::from(n), from_one_ip(n, false)).stored);
+    }
+    let now = f.t0 + Duration::from_secs(5);
+    let mut live: Vec<PeerId> = f
+        .store
+        .live_peers(&hash(1), now)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    live.sort();
+    assert_eq!(
+        live,
+        [peer(3), peer(4), peer(5)],
+        "the least recent went first"
+    );
+    assert_eq!(f.store.peer_count(), 3);
+
+    // Re-announcing from the same address evicts nobody; another address has its own quota.
+    f.at(6, from_one_ip(3, false));
+    f.at(6, announce(hash(1), 9, 10, Event::Started));
+    assert_eq!(f.store.peer_count(), 4);
+    // Another swarm has its own quota too.
+    let mut elsewhere = from_one_ip(1, false);
+    elsewhere.info_hash = hash(2);
+    f.at(6, elsewhere);
+    assert_eq!(f.store.peer_count(), 5);
+
+    // A known peer that moves onto the full address evicts the least recent there.
+    let mut moved = announce(hash(1), 9, 10, Event::Update);
+    moved.addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7009);
+    f.at(7, moved);
+    let at_one_ip = f
+        .store
+        .live_peers(&hash(1), f.t0 + Duration::from_secs(7))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect::<HashSet<_>>();
+    assert_eq!(at_one_ip, HashSet::from([peer(3), peer(5), peer(9)]));
+    assert_eq!(f.store.peer_count(), 4);
+}
+
+#[test]
+fn announces_from_trusted_networks_are_not_bound_per_address() {
+    let limits = StoreLimits {
+        max_peers_per_ip: 3,
+        ..StoreLimits::default()
+    };
+    let mut f = Fixture::new(limits);
+    for n in 1..=10 {
+        assert!(f.at(0, from_one_ip(n, true)).stored);
+    }
+    assert_eq!(f.store.peer_count(), 10);
 }
