@@ -189,3 +189,82 @@ fn dev_refuses_zero_origins() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--origins"), "{stderr}");
 }
+
+/// Issue 14's first finding, replayed: a stranger on the network PUTs a blob straight to
+/// an origin and a tag straight to the build-index, bypassing the proxy. A default dev
+/// cluster refuses both; its own token (`<data dir>/auth-token`) is what lets a writer in.
+#[tokio::test]
+async fn dev_refuses_writes_to_origins_and_build_index_without_its_token() {
+    let dev = Dev::start(&[]).await;
+    let (origin, index) = (dev.addr(2), dev.addr(4));
+    let http = reqwest::Client::new();
+    let blob = b"an attacker's layer".to_vec();
+    let digest = Digest::of(&blob);
+    let blob_url = format!("http://{origin}/namespace/team%2Fapp/blobs/{digest}");
+    let tag_url = format!("http://{index}/tags/team%2Fapp/v1");
+    let token = std::fs::read_to_string(dev._dir.path().join("auth-token")).unwrap();
+    let token = token.trim();
+    assert!(dev.summary.contains("auth-token"), "{}", dev.summary);
+
+    let put_blob = http.put(&blob_url).body(blob.clone()).send().await.unwrap();
+    assert_eq!(put_blob.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert!(put_blob.headers().contains_key("www-authenticate"));
+    let wrong = http
+        .put(&blob_url)
+        .bearer_auth("not-the-cluster-token")
+        .body(blob.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let tag = http
+        .put(&tag_url)
+        .body(digest.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tag.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let forged_replica = http
+        .put(&tag_url)
+        .header("starling-replicated-from", "127.0.0.1:1")
+        .header("starling-tag-updated-at", i64::MAX.to_string())
+        .body(digest.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged_replica.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let stamped_with_token = http
+        .put(&tag_url)
+        .bearer_auth(token)
+        .header("starling-replicated-from", "127.0.0.1:1")
+        .header("starling-tag-updated-at", i64::MAX.to_string())
+        .body(digest.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stamped_with_token.status(),
+        reqwest::StatusCode::BAD_REQUEST,
+        "even with the token, a stamp from the far future is refused"
+    );
+    let agent_sees = http
+        .get(format!(
+            "http://{}/v2/team/app/manifests/v1",
+            dev.addr(1000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(agent_sees.status(), reqwest::StatusCode::NOT_FOUND);
+
+    let with_token = http
+        .put(&blob_url)
+        .bearer_auth(token)
+        .body(blob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.status(), reqwest::StatusCode::CREATED);
+    dev.push_and_pull().await;
+    dev.stop().await;
+}
