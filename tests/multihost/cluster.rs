@@ -25,6 +25,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 static CLUSTERS: AtomicUsize = AtomicUsize::new(0);
 
+/// Where the chart mounts its Secret.
+const SECRETS_DIR: &str = "/etc/starling/secrets";
+
 /// One component's container.
 pub struct Node {
     /// The suite's short name for it, e.g. `origin-0` (also a network alias).
@@ -78,6 +81,7 @@ impl Cluster {
         let rendered = tokio::task::spawn_blocking(move || configs::Rendered::render(&spec))
             .await
             .unwrap();
+        self.write_secrets(&rendered.secrets);
         let mut plan = Vec::new();
         for k in 0..configs::ORIGINS {
             let ip = self.net.host(10 + k as u8);
@@ -141,6 +145,26 @@ impl Cluster {
         }
     }
 
+    /// The Secret's files under `<config dir>/secrets`, mounted where the chart mounts
+    /// them (`STARLING_SECRETS_DIR`); readable by the containers' user, as with the
+    /// chart's `defaultMode` and group.
+    fn write_secrets(&self, secrets: &std::collections::BTreeMap<String, Vec<u8>>) {
+        let dir = self.config_dir.path().join("secrets");
+        std::fs::create_dir_all(&dir).unwrap();
+        set_mode(&dir, 0o755);
+        for (name, data) in secrets {
+            let path = dir.join(name);
+            std::fs::write(&path, data).unwrap();
+            set_mode(&path, 0o644);
+        }
+    }
+
+    /// The cluster's token, which writes to origins and build-index need.
+    pub fn token(&self) -> String {
+        let path = self.config_dir.path().join("secrets/cluster-token");
+        std::fs::read_to_string(path).expect("the chart's Secret holds the cluster token")
+    }
+
     /// `docker run` of one component with its pod's environment; its config goes to
     /// `<config dir>/<alias>.yaml`.
     async fn launch(&mut self, node: Node, yaml: &str, env: &[(&str, String)]) {
@@ -169,7 +193,16 @@ impl Cluster {
         for (key, value) in env {
             args.extend(["--env".into(), format!("{key}={value}")]);
         }
+        let secrets = format!(
+            "type=bind,src={},dst={SECRETS_DIR},readonly",
+            self.config_dir.path().join("secrets").display()
+        );
+        args.extend([
+            "--env".into(),
+            format!("STARLING_SECRETS_DIR={SECRETS_DIR}"),
+        ]);
         args.extend(["--mount".into(), volume, "--mount".into(), bind]);
+        args.extend(["--mount".into(), secrets]);
         args.extend([self.image.clone(), node.component.into()]);
         args.extend(["--config".into(), "/etc/starling/config.yaml".into()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

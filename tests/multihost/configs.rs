@@ -63,6 +63,8 @@ pub fn dns_names(component: &str, k: usize) -> Vec<String> {
 /// The rendered config of every component.
 pub struct Rendered {
     configs: BTreeMap<String, String>,
+    /// The credentials Secret's files (file name → content): the cluster token at least.
+    pub secrets: BTreeMap<String, Vec<u8>>,
 }
 
 impl Rendered {
@@ -100,7 +102,15 @@ impl Rendered {
                 (c.to_owned(), text.expect("render-chart wrote every config"))
             })
             .collect();
-        let rendered = Self { configs };
+        let secrets = std::fs::read_dir(out.path().join("secrets"))
+            .expect("render-chart wrote the Secret's files")
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&path).unwrap())
+            })
+            .collect();
+        let rendered = Self { configs, secrets };
         rendered.assert_names(spec);
         rendered
     }

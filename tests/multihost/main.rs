@@ -17,6 +17,7 @@
 //! Without a reachable Docker engine the tests skip with a message, except when `CI` is
 //! set, where they fail.
 
+mod attacks;
 mod cluster;
 mod configs;
 mod docker;

@@ -19,6 +19,7 @@ store:
 backends: {{ toJson .Values.backends }}
 cluster:
 {{- include "starling.originRing" . | nindent 2 }}
+{{ include "starling.auth" . }}
 {{ include "starling.drain" . }}
 {{- end }}
 
@@ -41,6 +42,7 @@ backends: {{ toJson .Values.tagBackends }}
 replicas: {{ include "starling.buildIndexHosts" . }}
 origins:
 {{- include "starling.originRing" . | nindent 2 }}
+{{ include "starling.auth" . }}
 {{ include "starling.drain" . }}
 {{- end }}
 
@@ -53,6 +55,7 @@ htpasswd: ${STARLING_SECRETS_DIR}/htpasswd
 {{- end }}
 origins:
 {{- include "starling.originRing" . | nindent 2 }}
+{{ include "starling.auth" . }}
 {{ include "starling.drain" . }}
 {{- end }}
 

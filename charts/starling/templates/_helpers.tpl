@@ -98,8 +98,32 @@ health_check: {{ toJson . }}
 {{- default (include "starling.component" (list . "credentials")) .Values.credentials.existingSecret }}
 {{- end }}
 
+{{/* Every release has a Secret: it holds at least the cluster token. */}}
 {{- define "starling.hasSecret" -}}
-{{- if or .Values.credentials.existingSecret .Values.credentials.files .Values.proxy.auth.htpasswd }}true{{ end }}
+true
+{{- end }}
+
+{{/* The cluster token (docs/configuration.md, "Cluster token"): clusterToken, else the
+one this release's Secret already holds (kept across upgrades), else a new random one.
+Included once, by secret.yaml. */}}
+{{- define "starling.clusterToken" -}}
+{{- if .Values.clusterToken }}
+{{- .Values.clusterToken }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "starling.secretName" .) }}
+{{- $data := ($existing | default dict).data | default dict }}
+{{- if hasKey $data "cluster-token" }}
+{{- index $data "cluster-token" | b64dec }}
+{{- else }}
+{{- randAlphaNum 48 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The auth section of origin, build-index and proxy: the token from the Secret. */}}
+{{- define "starling.auth" -}}
+auth:
+  token_file: ${STARLING_SECRETS_DIR}/cluster-token
 {{- end }}
 
 {{/* Pod-level settings shared by every component: (list . "origin" $values). */}}
