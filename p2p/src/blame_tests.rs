@@ -87,7 +87,11 @@ fn verified_pieces_weigh_against_strikes() {
         "4 verified pieces buy the honest peer a third strike"
     );
     assert_eq!(blame.strikes(&honest.peer_id), 2);
-    assert_eq!(blame.strikes(&corrupter.peer_id), 0, "banned peers are forgotten");
+    assert_eq!(
+        blame.strikes(&corrupter.peer_id),
+        0,
+        "banned peers are forgotten"
+    );
 }
 
 #[test]
