@@ -73,6 +73,24 @@ pub struct P2pConfig {
     /// client retries or falls back: the bound is `(stall_failovers + 1) * stall_timeout`.
     #[serde(default = "default_stall_failovers")]
     pub stall_failovers: u32,
+    /// A connection with no block traffic (requests or pieces, either way; keep-alives
+    /// and state messages do not count) for this long is closed, even when the torrent
+    /// has room.
+    #[serde(default = "default_peer_idle_timeout", with = "crate::units::duration")]
+    pub peer_idle_timeout: Duration,
+    /// A torrent at `max_peers_per_torrent` evicts, for a newly handshaken peer, a peer
+    /// with no block traffic for this long.
+    #[serde(default = "default_evict_idle_after", with = "crate::units::duration")]
+    pub evict_idle_after: Duration,
+    /// A seeding torrent at its limit evicts first a peer that has not sent
+    /// `interested` this long after its handshake.
+    #[serde(default = "default_interest_grace", with = "crate::units::duration")]
+    pub interest_grace: Duration,
+    /// A peer whose blocks were in this many pieces that failed their SHA-1 check (one
+    /// more for every 4 verified pieces it contributed to) is banned; the sole source of
+    /// a failed piece is banned at once.
+    #[serde(default = "default_bad_piece_strikes")]
+    pub bad_piece_strikes: u32,
 }
 
 pub fn default_upload_slots() -> usize {
@@ -115,6 +133,22 @@ pub fn default_stall_failovers() -> u32 {
     2
 }
 
+pub fn default_peer_idle_timeout() -> Duration {
+    Duration::from_secs(120)
+}
+
+pub fn default_evict_idle_after() -> Duration {
+    Duration::from_secs(30)
+}
+
+pub fn default_interest_grace() -> Duration {
+    Duration::from_secs(10)
+}
+
+pub fn default_bad_piece_strikes() -> u32 {
+    2
+}
+
 impl Default for P2pConfig {
     /// Listens on the agent's peer port, 127.0.0.1:16001.
     fn default() -> Self {
@@ -140,6 +174,10 @@ impl P2pConfig {
             advertise: None,
             stall_timeout: default_stall_timeout(),
             stall_failovers: default_stall_failovers(),
+            peer_idle_timeout: default_peer_idle_timeout(),
+            evict_idle_after: default_evict_idle_after(),
+            interest_grace: default_interest_grace(),
+            bad_piece_strikes: default_bad_piece_strikes(),
         }
     }
 
@@ -172,6 +210,10 @@ impl P2pConfig {
         positive_duration("request_timeout", self.request_timeout)?;
         positive_duration("announce_interval", self.announce_interval)?;
         positive_duration("stall_timeout", self.stall_timeout)?;
+        positive_duration("peer_idle_timeout", self.peer_idle_timeout)?;
+        positive_duration("evict_idle_after", self.evict_idle_after)?;
+        positive_duration("interest_grace", self.interest_grace)?;
+        at_least_one("bad_piece_strikes", u64::from(self.bad_piece_strikes))?;
         if let Some(advertise) = &self.advertise {
             host_port("advertise", advertise)?;
         }
@@ -209,6 +251,10 @@ mod tests {
         assert_eq!(p2p.advertise, None);
         assert_eq!(p2p.stall_timeout, Duration::from_secs(20));
         assert_eq!(p2p.stall_failovers, 2);
+        assert_eq!(p2p.peer_idle_timeout, Duration::from_secs(120));
+        assert_eq!(p2p.evict_idle_after, Duration::from_secs(30));
+        assert_eq!(p2p.interest_grace, Duration::from_secs(10));
+        assert_eq!(p2p.bad_piece_strikes, 2);
     }
 
     #[test]
@@ -228,6 +274,10 @@ mod tests {
         for (yaml, field) in [
             ("advertise: 10.1.2.3", "advertise"),
             ("stall_timeout: 0s", "stall_timeout"),
+            ("peer_idle_timeout: 0s", "peer_idle_timeout"),
+            ("evict_idle_after: 0s", "evict_idle_after"),
+            ("interest_grace: 0s", "interest_grace"),
+            ("bad_piece_strikes: 0", "bad_piece_strikes"),
         ] {
             let err = parse(&format!("listen: 0.0.0.0:16001\n{yaml}"))
                 .unwrap()

@@ -19,16 +19,19 @@
 //! Layout, top-down: [`engine`] (the public handle) -> [`registry`] (torrents by info hash
 //! and digest) -> [`torrent`] (one swarm: state, driver, verification) ->
 //! [`connection`] (accept, dial, handshake, session, upload) -> the pure parts:
-//! [`picker`], [`choker`], [`rate_limit`], [`blacklist`], [`announce`] (tracker client,
-//! ring and failover). [`stream`] turns a torrent into an in-order byte stream.
+//! [`picker`], [`choker`], [`rate_limit`], [`blacklist`], [`blame`] (who answers for a
+//! bad piece), [`eviction`] (who gives up a connection slot), [`announce`] (tracker
+//! client, ring and failover). [`stream`] turns a torrent into an in-order byte stream.
 
 pub mod announce;
 pub mod blacklist;
+pub mod blame;
 pub mod choker;
 pub mod connection;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod eviction;
 pub mod inbound;
 pub mod metainfo_source;
 pub mod metrics;

@@ -10,7 +10,10 @@
 //! `starling_p2p_inbound_resolved_total` (torrents started for an incoming peer by
 //! the inbound resolver, i.e. origins seeding on demand), `starling_p2p_stalls_total`
 //! (stall windows: a download that received nothing for `stall_timeout`) and
-//! `starling_p2p_stalled_downloads_failed_total` (downloads failed after every failover).
+//! `starling_p2p_stalled_downloads_failed_total` (downloads failed after every failover),
+//! `starling_p2p_peers_evicted_total` (peers dropped from a full torrent for a newcomer)
+//! and `starling_p2p_idle_connections_closed_total` (connections closed by the idle
+//! sweep; see `crate::eviction`).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -31,6 +34,8 @@ const ANNOUNCE_DURATION: &str = "starling_p2p_announce_duration_seconds";
 const INBOUND_RESOLVED: &str = "starling_p2p_inbound_resolved_total";
 const STALLS: &str = "starling_p2p_stalls_total";
 const STALL_FAILURES: &str = "starling_p2p_stalled_downloads_failed_total";
+const EVICTED: &str = "starling_p2p_peers_evicted_total";
+const IDLE_CLOSED: &str = "starling_p2p_idle_connections_closed_total";
 
 /// Peer classes in label order; `None` is a non-Starling client.
 const CLASSES: [Option<PeerClass>; 3] = [Some(PeerClass::Origin), Some(PeerClass::Agent), None];
@@ -62,6 +67,8 @@ pub struct EngineMetrics {
     inbound_resolved: Counter,
     stalls: Counter,
     stall_failures: Counter,
+    evicted: Counter,
+    idle_closed: Counter,
     totals: Totals,
 }
 
@@ -101,6 +108,14 @@ impl EngineMetrics {
                 STALL_FAILURES,
                 "Downloads failed because they stayed stalled through every failover."
             );
+            metrics::describe_counter!(
+                EVICTED,
+                "Peers dropped from a full torrent to admit a newcomer."
+            );
+            metrics::describe_counter!(
+                IDLE_CLOSED,
+                "Connections closed for lack of block traffic."
+            );
             let by_class = |name: &'static str| {
                 CLASSES.map(|class| metrics::counter!(name, "class" => PeerClass::label(class)))
             };
@@ -116,6 +131,8 @@ impl EngineMetrics {
                 inbound_resolved: metrics::counter!(INBOUND_RESOLVED),
                 stalls: metrics::counter!(STALLS),
                 stall_failures: metrics::counter!(STALL_FAILURES),
+                evicted: metrics::counter!(EVICTED),
+                idle_closed: metrics::counter!(IDLE_CLOSED),
                 totals: Totals::default(),
             }
         })
@@ -146,6 +163,14 @@ impl EngineMetrics {
     pub fn piece_rejected(&self) {
         self.rejected.increment(1);
         self.totals.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn peer_evicted(&self) {
+        self.evicted.increment(1);
+    }
+
+    pub fn peers_idled_out(&self, count: usize) {
+        self.idle_closed.increment(count as u64);
     }
 
     pub fn connection_opened(&self) {

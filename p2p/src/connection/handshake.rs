@@ -4,7 +4,9 @@
 //! codec rejects anything else after 20 bytes); its info hash names an active torrent
 //! (incoming) or the one we dialled for (outgoing); its peer id is not ours (a
 //! self-connection) and not banned; then the torrent admits it if it is under its
-//! connection limit and not a duplicate (see `TorrentState::register`).
+//! connection limit and not a duplicate (see `TorrentState::register`). A torrent at its
+//! limit first evicts a peer that does not use its slot, if one may go (see
+//! [`crate::eviction`]), so idle strangers cannot keep newcomers out.
 //!
 //! Starling's handshake carries no extension bits (the core codec zeroes them), so a
 //! standard client never expects DHT, PEX, the fast extension or BEP 10 from us.
@@ -19,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 use super::PeerLink;
 use crate::context::Context;
 use crate::error::PeerError;
+use crate::eviction::EvictionPolicy;
 use crate::torrent::Torrent;
+use crate::torrent::state::Refusal;
 
 /// Reads the remote handshake, giving up after `timeout`.
 pub async fn read_remote(
@@ -55,10 +59,24 @@ pub fn admit(torrent: &Arc<Torrent>, link: PeerLink) -> Result<CancellationToken
     let ctx = &torrent.ctx;
     let token = torrent.token.child_token();
     let max_peers = ctx.settings.p2p.max_peers_per_torrent;
-    let replaced = torrent
-        .lock()
-        .register(link, ctx.peer_id, max_peers, token.clone())
-        .map_err(|refusal| PeerError::Refused(refusal.reason()))?;
+    let policy = EvictionPolicy::from_config(&ctx.settings.p2p);
+    let (replaced, evicted) = {
+        let mut state = torrent.lock();
+        match state.register(link, ctx.peer_id, max_peers, token.clone()) {
+            Err(Refusal::TooManyPeers) => {
+                let evicted = state.make_room(max_peers, &policy, Instant::now());
+                let registered = state.register(link, ctx.peer_id, max_peers, token.clone());
+                (registered, evicted)
+            }
+            registered => (registered, None),
+        }
+    };
+    if let Some(victim) = evicted {
+        tracing::debug!("torrent full: evicted a peer that did not use its slot");
+        ctx.metrics.peer_evicted();
+        victim.cancel();
+    }
+    let replaced = replaced.map_err(|refusal| PeerError::Refused(refusal.reason()))?;
     if let Some(old) = replaced {
         tracing::debug!("replacing a duplicate connection to the same peer");
         old.cancel();

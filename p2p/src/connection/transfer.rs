@@ -30,7 +30,12 @@ impl Session {
         // Requests that cross a choke are dropped, as BEP 3 allows; a request for a
         // piece we do not have is a peer's race with our `have`s, not worth a
         // disconnect.
-        if !self.am_choking && self.torrent.lock().have.has(piece) && !self.uploads.push(request) {
+        let servable = {
+            let mut state = self.torrent.lock();
+            state.record_traffic(self.link.conn, Instant::now());
+            !self.am_choking && state.have.has(piece)
+        };
+        if servable && !self.uploads.push(request) {
             tracing::debug!("upload queue full; request ignored");
         }
         Ok(())
@@ -52,6 +57,7 @@ impl Session {
         }
         let received = {
             let mut state = self.torrent.lock();
+            state.record_traffic(self.link.conn, Instant::now());
             state.received += len;
             if let Some(entry) = state.peers.get_mut(&self.link.conn) {
                 entry.round_received += len;

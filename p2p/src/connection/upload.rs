@@ -174,7 +174,9 @@ impl Writer {
         self.torrent.ctx.metrics.uploaded(self.link.class, sent);
         let mut state = self.torrent.lock();
         state.uploaded += sent;
-        state.last_upload = Instant::now();
+        let now = Instant::now();
+        state.last_upload = now;
+        state.record_traffic(self.link.conn, now);
         if let Some(entry) = state.peers.get_mut(&self.link.conn) {
             entry.round_sent += sent;
         }

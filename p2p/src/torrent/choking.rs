@@ -21,6 +21,7 @@ impl TorrentState {
             return false;
         };
         entry.interested = interested;
+        entry.activity.ever_interested |= interested;
         if interested && !entry.unchoked && !slots.is_full(unchoked_count) {
             entry.unchoked = true;
         } else if !interested && entry.unchoked {

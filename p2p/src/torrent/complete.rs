@@ -2,19 +2,22 @@
 //! metainfo before it is written, and after the last piece the whole blob's sha256
 //! (inside `PartialBlob::commit`) before it enters the store; then the torrent seeds.
 //!
-//! Blame: a piece that fails its check is fetched again from scratch. If one connection
-//! sent all of it (the usual case, since a piece stays with the connection that started
-//! it), that peer is banned by peer id and address and disconnected. A piece assembled
-//! from several peers (endgame, timeouts) bans nobody: the retry most likely comes from
-//! one peer and then settles it.
+//! Blame: a piece that fails its check is fetched again from scratch. Who answers for
+//! it is [`crate::blame`]'s decision: the sole source at once, several sources by strikes
+//! or, when the retry verifies, by comparing their blocks with the verified bytes. A
+//! blamed peer is banned by peer id and address and disconnected.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
+
+use starling_core::PieceIndex;
 
 use super::Torrent;
 use super::pieces::CompletePiece;
 use super::source::Source;
 use super::state::Status;
+use crate::blame::BlockSource;
 use crate::connection::ConnId;
 use crate::error::{Error, Result};
 use starling_runtime::blocking;
@@ -23,7 +26,7 @@ use starling_runtime::blocking;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Verified,
-    /// Failed its SHA-1; `banned` is the connection held responsible, if any.
+    /// Failed its SHA-1; `banned` is a connection held responsible, if any.
     Rejected {
         banned: Option<ConnId>,
     },
@@ -43,15 +46,23 @@ impl Torrent {
         let data = piece.data;
         let written = blocking("verify and write a piece", move || {
             if !meta.verify_piece(index, &data) {
-                return Ok(false);
+                return Ok((false, data));
             }
             writer.write_piece(index, &data)?;
-            Ok(true)
+            Ok((true, data))
         })
         .await;
         match written {
-            Ok(true) => Ok(self.piece_verified(piece.index)),
-            Ok(false) => Ok(self.piece_rejected(piece.index, &piece.contributors)),
+            Ok((true, data)) => {
+                self.settle_blame(index, &data, &piece.block_senders, true);
+                Ok(self.piece_verified(index))
+            }
+            Ok((false, data)) => {
+                self.ctx.metrics.piece_rejected();
+                self.lock().pieces.reset(index);
+                let banned = self.settle_blame(index, &data, &piece.block_senders, false);
+                Ok(Verdict::Rejected { banned })
+            }
             Err(error) => {
                 // A write that fails (disk full, i/o error) will fail for every peer:
                 // stop the download rather than fetch forever.
@@ -62,7 +73,7 @@ impl Torrent {
         }
     }
 
-    fn piece_verified(self: &Arc<Self>, index: starling_core::PieceIndex) -> Verdict {
+    fn piece_verified(self: &Arc<Self>, index: PieceIndex) -> Verdict {
         let complete = {
             let mut state = self.lock();
             state.pieces.finish(index);
@@ -82,28 +93,49 @@ impl Torrent {
         Verdict::Verified
     }
 
-    fn piece_rejected(&self, index: starling_core::PieceIndex, contributors: &[ConnId]) -> Verdict {
-        self.ctx.metrics.piece_rejected();
+    /// Hands a checked piece's block senders to the blame ledger, then bans and
+    /// disconnects whoever it blames. Returns one of the banned connections, if any.
+    fn settle_blame(
+        &self,
+        index: PieceIndex,
+        data: &[u8],
+        block_senders: &[(Range<usize>, ConnId)],
+        verified: bool,
+    ) -> Option<ConnId> {
         let mut state = self.lock();
-        state.pieces.reset(index);
-        let [culprit] = contributors else {
-            tracing::warn!(piece = %index, sources = contributors.len(), "piece failed its SHA-1 check");
-            return Verdict::Rejected { banned: None };
+        let blocks: Vec<BlockSource> = block_senders
+            .iter()
+            .filter_map(|(range, conn)| {
+                let sender = state.link_of(*conn)?;
+                Some(BlockSource {
+                    range: range.clone(),
+                    sender,
+                })
+            })
+            .collect();
+        let blamed = if verified {
+            state.blame.piece_verified(index, data, &blocks)
+        } else {
+            state.blame.piece_failed(index, data, &blocks)
         };
-        if let Some(entry) = state.peers.get(culprit) {
-            let link = entry.link;
-            self.ctx
-                .blacklist
-                .ban(link.peer_id, link.addr, Instant::now());
-            entry.close.cancel();
+        if !verified && blamed.is_empty() {
+            tracing::warn!(piece = %index, sources = blocks.len(), "piece failed its SHA-1 check; every source has a strike");
+        }
+        let now = Instant::now();
+        for link in &blamed {
+            self.ctx.blacklist.ban(link.peer_id, link.addr, now);
+            // The peer may have reconnected under the same id since it sent the block.
+            for entry in state.peers.values() {
+                if entry.link.peer_id == link.peer_id {
+                    entry.close.cancel();
+                }
+            }
             tracing::warn!(
-                piece = %index, peer = %link.peer_id, addr = %link.addr,
-                "piece failed its SHA-1 check; peer banned"
+                piece = %index, peer = %link.peer_id, addr = %link.addr, proven = verified,
+                "peer blamed for a piece that failed its SHA-1 check; banned"
             );
         }
-        Verdict::Rejected {
-            banned: Some(*culprit),
-        }
+        blamed.first().map(|link| link.conn)
     }
 
     /// Marks the torrent failed and wakes everyone; the driver then stops it.

@@ -1,5 +1,6 @@
 //! The per-torrent background task: announces, dialling, choke rounds, seeder expiry,
-//! and the orderly stop.
+//! the idle sweep (connections without block traffic for `peer_idle_timeout` are
+//! closed, see `crate::eviction`), and the orderly stop.
 //!
 //! Announces: `started` first, `completed` as soon as a download commits, nothing on the
 //! periodic ones (at the tracker's `interval`, or the configured one if it gives none),
@@ -32,6 +33,7 @@ use super::state::Status;
 use crate::announce::{AnnounceEvent, AnnounceRequest};
 use crate::connection::dial;
 use crate::error::{Error, Result};
+use crate::eviction::EvictionPolicy;
 use starling_runtime::blocking;
 
 /// How often dialling, choking and expiry are looked at.
@@ -87,6 +89,7 @@ pub async fn run(torrent: Arc<Torrent>) -> Result<()> {
             _ = torrent.driver_wake.notified() => {}
             _ = tick.tick() => {
                 watch_stall(&torrent, &mut stall, &mut schedule);
+                close_idle_connections(&torrent);
                 dial_candidates(&torrent);
                 if last_choke.elapsed() >= torrent.ctx.settings.choke_interval {
                     last_choke = Instant::now();
@@ -222,6 +225,16 @@ fn watch_stall(torrent: &Torrent, watch: &mut StallWatch, schedule: &mut Schedul
                 "no block received for {bound} ({peers} peers connected, every failover tried)"
             ));
         }
+    }
+}
+
+/// The idle sweep: closes connections without block traffic (see `crate::eviction`).
+fn close_idle_connections(torrent: &Torrent) {
+    let policy = EvictionPolicy::from_config(&torrent.ctx.settings.p2p);
+    let closed = torrent.lock().close_idle(&policy, Instant::now());
+    if closed > 0 {
+        tracing::debug!(closed, "closed connections without block traffic");
+        torrent.ctx.metrics.peers_idled_out(closed);
     }
 }
 

@@ -10,13 +10,14 @@
 //! - `token`, cancelled when the torrent stops, and the parent of every connection's
 //!   token; `conns` tracks the connection tasks so the driver can wait for them.
 //!
-//! Submodules: [`state`] (the data and per-connection decisions), [`choking`] (upload
-//! slots), [`super_seed`] (origins reveal pieces one peer at a time), [`pieces`] (blocks
+//! Submodules: [`state`] (the data and per-connection decisions), [`admission`]
+//! (eviction, the idle sweep), [`choking`] (upload slots), [`super_seed`] (origins reveal pieces one peer at a time), [`pieces`] (blocks
 //! in flight), [`candidates`] (addresses to dial), [`source`] (where verified bytes
 //! live), [`complete`] (piece verification and the final commit), [`seed`] (a torrent
 //! over a committed blob), [`stall`] (when a download without progress fails over or
 //! fails), [`driver`] (announces, dialling, choke rounds, stalls, idle expiry, shutdown).
 
+pub mod admission;
 pub mod candidates;
 pub mod choking;
 pub mod complete;
@@ -39,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::blame::Blame;
 use crate::context::Context;
 use crate::error::Result;
 use crate::peer_class::PeerClass;
@@ -71,6 +73,7 @@ impl Torrent {
         source: Source,
     ) -> Arc<Self> {
         let mut state = TorrentState::new(meta.clone(), have, source, ctx.settings.block_len());
+        state.blame = Blame::new(ctx.settings.p2p.bad_piece_strikes);
         if ctx.settings.class == PeerClass::Origin {
             let first = ctx
                 .settings

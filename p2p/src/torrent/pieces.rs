@@ -15,6 +15,7 @@
 //! Pure bookkeeping: no locks, no i/o; the torrent calls it under its state lock.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use starling_core::PieceIndex;
 use starling_core::peer_wire::{Block, BlockRequest};
@@ -39,6 +40,8 @@ struct InProgress {
     data: Vec<u8>,
     received: u32,
     contributors: Vec<ConnId>,
+    /// The connection each received block came from, by block.
+    senders: Vec<Option<ConnId>>,
     verifying: bool,
 }
 
@@ -49,6 +52,8 @@ pub struct CompletePiece {
     pub data: Vec<u8>,
     /// Connections that sent at least one of its blocks.
     pub contributors: Vec<ConnId>,
+    /// Each block's byte range in `data` and the connection that sent it.
+    pub block_senders: Vec<(Range<usize>, ConnId)>,
 }
 
 /// What became of a received block.
@@ -101,6 +106,7 @@ impl Pieces {
                 data: vec![0; len as usize],
                 received: 0,
                 contributors: Vec::new(),
+                senders: vec![None; count],
                 verifying: false,
             },
         );
@@ -266,6 +272,7 @@ impl Pieces {
         let begin = block.begin as usize;
         p.data[begin..begin + block.data.len()].copy_from_slice(&block.data);
         p.received += 1;
+        p.senders[(block.begin / block_len) as usize] = Some(conn);
         if !p.contributors.contains(&conn) {
             p.contributors.push(conn);
         }
@@ -275,6 +282,7 @@ impl Pieces {
                 index: piece,
                 data: std::mem::take(&mut p.data),
                 contributors: p.contributors.clone(),
+                block_senders: block_senders(&p.senders, p.len, block_len),
             };
             return Received::Complete(complete, others_asked);
         }
@@ -290,6 +298,23 @@ impl Pieces {
     pub fn reset(&mut self, piece: PieceIndex) {
         self.in_progress.remove(&piece);
     }
+}
+
+/// The byte range of every received block with its sender.
+fn block_senders(
+    senders: &[Option<ConnId>],
+    len: u32,
+    block_len: u32,
+) -> Vec<(Range<usize>, ConnId)> {
+    senders
+        .iter()
+        .enumerate()
+        .filter_map(|(i, sender)| {
+            let begin = i * block_len as usize;
+            let end = (begin + block_len as usize).min(len as usize);
+            sender.map(|conn| (begin..end, conn))
+        })
+        .collect()
 }
 
 /// The request for block `i` of a piece of `len` bytes.

@@ -54,6 +54,7 @@ fn blocks_cover_the_piece_and_assemble_in_place() {
     assert_eq!(done.index, piece(1));
     assert_eq!(done.data, [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]);
     assert_eq!(done.contributors, [A]);
+    assert_eq!(done.block_senders, [(0..4, A), (4..8, A), (8..10, A)]);
     assert!(
         take(&mut pieces, A, 10).is_empty(),
         "verifying pieces hand out nothing"
@@ -165,4 +166,29 @@ fn endgame_duplicates_are_bounded_and_flagged_on_arrival() {
         !pieces.is_needed(&reqs[0], COUNT),
         "A's copy is now cancelled"
     );
+}
+
+#[test]
+fn each_block_is_attributed_to_the_connection_that_sent_it() {
+    let mut pieces = pieces();
+    let reqs = take(&mut pieces, A, 10);
+    assert!(matches!(
+        pieces.receive(A, &block(&reqs[0], 0xAB), COUNT),
+        Received::Stored { .. }
+    ));
+    // A never answers the rest: its requests time out and B takes them.
+    for req in &reqs[1..] {
+        pieces.release(A, req, COUNT);
+    }
+    let rest = take(&mut pieces, B, 10);
+    assert_eq!(rest, reqs[1..]);
+    assert!(matches!(
+        pieces.receive(B, &block(&rest[0], 2), COUNT),
+        Received::Stored { .. }
+    ));
+    let Received::Complete(done, false) = pieces.receive(B, &block(&rest[1], 3), COUNT) else {
+        panic!("the last block completes the piece");
+    };
+    assert_eq!(done.contributors, [A, B]);
+    assert_eq!(done.block_senders, [(0..4, A), (4..8, B), (8..10, B)]);
 }

@@ -7,7 +7,7 @@
 //! pick blocks, hand in blocks, and learn whether to choke; the driver calls in for
 //! choke rounds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +23,9 @@ use super::candidates::Candidates;
 use super::pieces::Pieces;
 use super::source::Source;
 use super::super_seed::SuperSeed;
+use crate::blame::Blame;
 use crate::connection::{ConnId, PeerLink};
+use crate::eviction::Activity;
 use crate::peer_class::PeerClass;
 use crate::picker::Picker;
 
@@ -94,6 +96,8 @@ pub struct PeerEntry {
     pub choking_us: bool,
     /// The peer let our requests time out; until then it is not counted on.
     pub snubbed_until: Option<Instant>,
+    /// Block traffic and interest, for eviction and the idle sweep.
+    pub activity: Activity,
     pub close: CancellationToken,
 }
 
@@ -123,6 +127,11 @@ pub struct TorrentState {
     pub(super) rng: SmallRng,
     /// Set on origins: pieces are revealed to peers one by one (see `super_seed`).
     pub(super) super_seed: Option<SuperSeed>,
+    /// Strikes for failed pieces and the blocks of failed pieces (see `blame`).
+    pub blame: Blame,
+    /// The last connections that went away, so that blocks they sent can still be
+    /// blamed on their peer (see `admission`).
+    pub(super) departed: VecDeque<PeerLink>,
 }
 
 impl TorrentState {
@@ -153,6 +162,8 @@ impl TorrentState {
             received: 0,
             rng: SmallRng::seed_from_u64(rand::random()),
             super_seed: None,
+            blame: Blame::new(starling_config::p2p::default_bad_piece_strikes()),
+            departed: VecDeque::new(),
         }
     }
 
@@ -226,6 +237,7 @@ impl TorrentState {
                 round_sent: 0,
                 choking_us: true,
                 snubbed_until: None,
+                activity: Activity::new(Instant::now()),
                 close,
             },
         );
@@ -246,6 +258,7 @@ impl TorrentState {
         if let Some(seed) = self.super_seed.as_mut() {
             seed.forget(conn);
         }
+        self.remember_departed(entry.link);
         Some(entry)
     }
 

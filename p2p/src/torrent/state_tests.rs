@@ -239,3 +239,50 @@ async fn a_lone_peer_fills_the_reader_window_in_order() {
     let first = state.request_blocks(only, 12);
     assert_eq!(pieces_of(&first), [3, 4, 5]);
 }
+
+#[tokio::test]
+async fn a_full_torrent_evicts_an_idle_peer_and_remembers_its_link() {
+    use crate::eviction::EvictionPolicy;
+    use std::time::Duration;
+    let policy = EvictionPolicy {
+        evict_idle_after: Duration::from_secs(30),
+        interest_grace: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(120),
+    };
+    let (mut state, _dir) = state().await;
+    let ours = peer(0);
+    let (idle, busy) = (link(1, peer(1), true), link(2, peer(2), true));
+    for l in [idle, busy] {
+        state
+            .register(l, ours, 2, CancellationToken::new())
+            .unwrap();
+    }
+    let now = Instant::now() + Duration::from_secs(60);
+    assert!(state.make_room(3, &policy, now).is_none(), "room left");
+    state.record_traffic(busy.conn, now);
+    let evicted = state
+        .make_room(2, &policy, now)
+        .expect("the idle peer goes");
+    assert!(!state.peers.contains_key(&idle.conn));
+    assert_eq!(
+        state.link_of(idle.conn),
+        Some(idle),
+        "still known for blame"
+    );
+    evicted.cancel();
+    let newcomer = link(3, peer(3), true);
+    state
+        .register(newcomer, ours, 2, CancellationToken::new())
+        .unwrap();
+    state.peers.get_mut(&newcomer.conn).unwrap().activity = Activity::new(now);
+    assert!(
+        state.make_room(2, &policy, now).is_none(),
+        "a newcomer and a busy peer stay"
+    );
+    assert_eq!(state.close_idle(&policy, now), 0);
+    assert_eq!(
+        state.close_idle(&policy, now + Duration::from_secs(120)),
+        2,
+        "both idle past the timeout"
+    );
+}

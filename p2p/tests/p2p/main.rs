@@ -10,6 +10,7 @@ mod origin_faults;
 mod origin_swarm;
 mod resume;
 mod seeder_loss;
+mod strangers;
 mod streaming;
 mod support;
 mod swarm;
