@@ -30,6 +30,15 @@ impl From<Error> for ApiError {
         let api = ApiError::new(code, message);
         match &error {
             Error::ManifestBlobUnknown { digest } => api.with_detail(digest.to_string()),
+            Error::DescriptorInvalid {
+                field,
+                digest,
+                reason,
+            } => api.with_detail(serde_json::json!({
+                "field": field,
+                "digest": digest,
+                "reason": reason,
+            })),
             Error::ChunkOutOfOrder {
                 name, id, offset, ..
             } => api
@@ -73,7 +82,9 @@ fn code_of(error: &Error) -> (ErrorCode, &'static str) {
         Error::BodyRead { .. } => (C::BlobUploadInvalid, "request body incomplete"),
         Error::BlobUnknown { .. } => (C::BlobUnknown, "blob unknown to registry"),
         Error::ManifestUnknown { .. } => (C::ManifestUnknown, "manifest unknown"),
-        Error::ManifestInvalid { .. } => (C::ManifestInvalid, "manifest invalid"),
+        Error::ManifestInvalid { .. } | Error::DescriptorInvalid { .. } => {
+            (C::ManifestInvalid, "manifest invalid")
+        }
         Error::ManifestTooLarge { .. } => (C::SizeInvalid, "manifest too large"),
         Error::ManifestBlobUnknown { .. } => (
             C::ManifestBlobUnknown,
