@@ -19,6 +19,7 @@
 //! The API is documented in `docs/agent-api.md`.
 
 pub mod access;
+mod api_error;
 pub mod blobs;
 pub mod dispatch;
 pub mod error;

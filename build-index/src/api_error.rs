@@ -7,6 +7,10 @@
 //! input is 4xx with the code naming the bad part, a failing tag backend is `UNAVAILABLE`
 //! (503), anything else `UNKNOWN` (500). Server failures are logged once by the request
 //! middleware, `starling_runtime::trace_requests`.
+//!
+//! Database, backend and peer failures carry file paths and the URLs of other
+//! build-indexes and origins in their text: the client gets a summary of what failed
+//! ([`public_detail`]), the log the full text.
 
 use serde_json::json;
 use starling_core::registry::ErrorCode;
@@ -57,8 +61,32 @@ impl From<Error> for ApiError {
             | Error::Manifest { .. }
             | Error::Serve(_) => ErrorCode::Unknown,
         };
-        ApiError::from_code(code).with_detail(detail)
+        match public_detail(&error) {
+            Some(summary) => ApiError::from_code(code)
+                .with_detail(summary)
+                .with_logged_detail(detail),
+            None => ApiError::from_code(code).with_detail(detail),
+        }
     }
+}
+
+/// What a client is told of a failure whose text names internal paths or URLs; `None`
+/// for errors the request caused and failures that name only tags and digests.
+fn public_detail(error: &Error) -> Option<String> {
+    let summary = match error {
+        Error::Database { action, .. } => format!("database: {action}"),
+        Error::CreateDir { .. } => "cannot create the database directory".to_owned(),
+        Error::DatabaseTask(_) => "a database task failed".to_owned(),
+        Error::Backend { action, .. } => format!("tag backend: {action}"),
+        Error::Request { .. } | Error::Status { .. } | Error::InvalidResponse { .. } => {
+            "another build-index failed".to_owned()
+        }
+        Error::Origin { action, digest, .. } => format!("origin: {action} {digest}"),
+        Error::ReadBlob { digest, .. } => format!("reading blob {digest} from the origins"),
+        Error::Serve(_) => "serving HTTP failed".to_owned(),
+        _ => return None,
+    };
+    Some(summary)
 }
 
 #[cfg(test)]
@@ -92,6 +120,38 @@ mod tests {
         let (status, json, _) = render(bad_n.into()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(json["errors"][0]["code"], "PAGINATION_NUMBER_INVALID");
+    }
+
+    #[tokio::test]
+    async fn paths_and_peer_urls_stay_out_of_the_body_but_are_logged() {
+        let path = "/var/lib/starling/build-index/tags.db";
+        let url = "http://build-index-2.internal:8001/internal/tags/team%2Fapp/v1";
+        let errors = [
+            Error::CreateDir {
+                path: path.into(),
+                source: std::io::Error::other("read-only file system"),
+            },
+            Error::Status {
+                url: url.into(),
+                status: 502,
+                error: None,
+            },
+            Error::InvalidResponse {
+                url: url.into(),
+                reason: "not JSON".into(),
+            },
+        ];
+        for error in errors {
+            let full = error.to_string();
+            let (status, json, logged) = render(error.into()).await;
+            assert!(status.is_server_error(), "{status}");
+            let body = json.to_string();
+            for secret in [path, url, "/var/lib", "http://"] {
+                assert!(!body.contains(secret), "{secret} in {body}");
+            }
+            let logged = logged.expect("the full error is logged").0;
+            assert!(logged.contains(&full), "{full} in {logged}");
+        }
     }
 
     #[tokio::test]

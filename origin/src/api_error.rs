@@ -7,6 +7,10 @@
 //! storage backend answers 502 `UNAVAILABLE` (the code's own status is 503) because the
 //! origin is a gateway to the backend there. Server-side failures (5xx) are logged once by
 //! the request middleware, `starling_runtime::trace_requests`.
+//!
+//! Store, backend and peer failures carry file paths and backend or peer URLs in their
+//! text: the client gets a summary of what failed ([`public_detail`]), the log the full
+//! text.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use starling_core::registry::ErrorCode;
@@ -28,7 +32,13 @@ impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         let root = error.root();
         let (code, message) = code_of(root);
-        let api = ApiError::new(code, message).with_detail(error.to_string());
+        let api = ApiError::new(code, message);
+        let api = match public_detail(root) {
+            Some(summary) => api
+                .with_detail(summary)
+                .with_logged_detail(error.to_string()),
+            None => api.with_detail(error.to_string()),
+        };
         match root {
             Error::RangeNotSatisfiable { size } => api.with_header(
                 header::CONTENT_RANGE,
@@ -41,6 +51,27 @@ impl From<Error> for ApiError {
             _ => api,
         }
     }
+}
+
+/// What a client is told of a failure whose text names internal paths or URLs; `None`
+/// for errors the request caused, whose text holds only what the client sent.
+fn public_detail(error: &Error) -> Option<String> {
+    let summary = match error {
+        Error::Store { action, .. } => format!("store: cannot {action}"),
+        Error::Backend {
+            namespace, action, ..
+        } => format!("backend of {namespace}: cannot {action}"),
+        Error::BackendConfig(_) => "cannot build the backends".to_owned(),
+        Error::Queue { action, .. } => format!("task queue: cannot {action}"),
+        Error::Io { action, .. } => format!("cannot {action}"),
+        Error::Peer { .. } => "another origin failed".to_owned(),
+        Error::Config(_) => "invalid configuration".to_owned(),
+        Error::Task { action, .. } => format!("a blocking task to {action} failed"),
+        Error::Serve(_) | Error::PeerListener { .. } => "serving failed".to_owned(),
+        Error::Engine(_) => "the p2p engine failed".to_owned(),
+        _ => return None,
+    };
+    Some(summary)
 }
 
 /// The registry code and message of `error` (already unwrapped by [`Error::root`]).
@@ -97,6 +128,37 @@ mod tests {
         assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
         assert_eq!(json["errors"][0]["code"], "RANGE_INVALID");
         assert_eq!(response.headers()[header::CONTENT_RANGE], "bytes */10");
+    }
+
+    #[tokio::test]
+    async fn store_paths_and_backend_urls_stay_out_of_the_body_but_are_logged() {
+        let path = "/var/lib/starling/origin/blobs/sha256/ab/abcd";
+        let url = "http://s3.internal:9000/bucket/blobs/abcd";
+        let store = Error::Io {
+            action: "write",
+            path: path.into(),
+            source: std::io::Error::other("disk full"),
+        };
+        let peer = Error::Peer {
+            host: "origin-2.internal:9001".into(),
+            source: starling_clients::ClientError::NotFound { url: url.into() },
+        };
+        let shared = Error::Shared(std::sync::Arc::new(Error::Io {
+            action: "read",
+            path: path.into(),
+            source: std::io::Error::other("gone"),
+        }));
+        for error in [store, peer, shared] {
+            let full = error.to_string();
+            let (status, json, response) = render(error).await;
+            assert!(status.is_server_error(), "{status}");
+            let body = json.to_string();
+            for secret in [path, url, "/var/lib", "http://", ".internal"] {
+                assert!(!body.contains(secret), "{secret} in {body}");
+            }
+            let logged = response.extensions().get::<LoggedError>().unwrap();
+            assert!(logged.0.contains(&full), "{full} in {}", logged.0);
+        }
     }
 
     #[tokio::test]

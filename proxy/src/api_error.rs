@@ -7,6 +7,10 @@
 //! sends it). Origin and build-index failures answer 503 `UNAVAILABLE`, except a 4xx
 //! registry error from the build-index, which is passed on as it is. Server-side
 //! failures are logged once by `starling_runtime::trace_requests`.
+//!
+//! Failures inside the proxy or its backends carry file paths and the URLs of origins and
+//! build-index hosts in their text: the client gets a summary of what failed
+//! ([`public_detail`]), the log the full text.
 
 use axum::http::header;
 use starling_core::registry::ErrorCode;
@@ -30,6 +34,15 @@ impl From<Error> for ApiError {
         let api = ApiError::new(code, message);
         match &error {
             Error::ManifestBlobUnknown { digest } => api.with_detail(digest.to_string()),
+            Error::DescriptorInvalid {
+                field,
+                digest,
+                reason,
+            } => api.with_detail(serde_json::json!({
+                "field": field,
+                "digest": digest,
+                "reason": reason,
+            })),
             Error::ChunkOutOfOrder {
                 name, id, offset, ..
             } => api
@@ -44,9 +57,30 @@ impl From<Error> for ApiError {
             Error::CredentialsMissing | Error::CredentialsInvalid { .. } => api
                 .with_detail(error.to_string())
                 .with_header(header::WWW_AUTHENTICATE, headers::value(BASIC_CHALLENGE)),
-            _ => api.with_detail(error.to_string()),
+            _ => match public_detail(&error) {
+                Some(summary) => api
+                    .with_detail(summary)
+                    .with_logged_detail(error.to_string()),
+                None => api.with_detail(error.to_string()),
+            },
         }
     }
+}
+
+/// What a client is told of a failure whose text names internal paths or URLs; `None`
+/// for errors the request caused, whose text holds only what the client sent.
+fn public_detail(error: &Error) -> Option<String> {
+    let summary = match error {
+        Error::Origin { action, .. } => format!("origin cluster: cannot {action}"),
+        Error::OriginStream { action, .. } => format!("origin cluster: {action} broke off"),
+        Error::BuildIndex { action, .. } => format!("build-index: cannot {action}"),
+        Error::Io { action, .. } => format!("cannot {action}"),
+        Error::Htpasswd { line, .. } => format!("htpasswd file: line {line} is invalid"),
+        Error::Task { action, .. } => format!("a blocking task to {action} failed"),
+        Error::Serve(_) => "serving HTTP failed".to_owned(),
+        _ => return None,
+    };
+    Some(summary)
 }
 
 /// A client mistake the build-index reported (a bad tag or paging value) keeps its code.
@@ -73,7 +107,9 @@ fn code_of(error: &Error) -> (ErrorCode, &'static str) {
         Error::BodyRead { .. } => (C::BlobUploadInvalid, "request body incomplete"),
         Error::BlobUnknown { .. } => (C::BlobUnknown, "blob unknown to registry"),
         Error::ManifestUnknown { .. } => (C::ManifestUnknown, "manifest unknown"),
-        Error::ManifestInvalid { .. } => (C::ManifestInvalid, "manifest invalid"),
+        Error::ManifestInvalid { .. } | Error::DescriptorInvalid { .. } => {
+            (C::ManifestInvalid, "manifest invalid")
+        }
         Error::ManifestTooLarge { .. } => (C::SizeInvalid, "manifest too large"),
         Error::ManifestBlobUnknown { .. } => (
             C::ManifestBlobUnknown,
@@ -163,6 +199,44 @@ mod tests {
             code(down),
             (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
         );
+    }
+
+    #[tokio::test]
+    async fn paths_and_backend_urls_stay_out_of_the_body_but_are_logged() {
+        use axum::response::IntoResponse;
+        use starling_runtime::LoggedError;
+
+        let url = "http://origin-3.internal:9001/namespace/team%2Fapp/blobs/sha256:ab";
+        let path = "/var/lib/starling/uploads/3f2a";
+        let errors = [
+            Error::origin("stat a referenced blob")(starling_clients::ClientError::NotFound {
+                url: url.into(),
+            }),
+            Error::io("write an upload", path.into())(std::io::Error::other("disk full")),
+            Error::build_index("put a tag")(starling_clients::BuildIndexError::Status {
+                url: url.into(),
+                status: 500,
+                error: None,
+            }),
+        ];
+        for error in errors {
+            let full = error.to_string();
+            let response = ApiError::from(error).into_response();
+            let logged = response.extensions().get::<LoggedError>().cloned();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            for secret in [url, path, "/var/lib", "http://"] {
+                assert!(!body.contains(secret), "{secret} in {body}");
+            }
+            assert!(
+                body.contains("cannot"),
+                "the body names the problem: {body}"
+            );
+            let logged = logged.expect("the full error is logged").0;
+            assert!(logged.contains(&full), "{full} in {logged}");
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Optional basic authentication for pushes, from an Apache htpasswd file with bcrypt
 //! entries (`htpasswd -B`).
 //!
-//! Policy (see `docs/proxy-api.md`): writes (POST, PATCH, PUT, DELETE) need valid
-//! credentials; reads (GET, HEAD) are open, except `GET /v2/`, which answers 401 with a
-//! `Basic` challenge when no credentials are sent (that challenge is what makes
-//! `docker login` and docker's push send them) and checks them when they are.
+//! Policy (see `docs/proxy-api.md`): writes (POST, PATCH, PUT, DELETE) and the listings
+//! (`GET /v2/_catalog`, `GET /v2/<name>/tags/list`, which would tell anyone every
+//! repository and tag) need valid credentials; reads of manifests and blobs by name are
+//! open. `GET /v2/` answers 401 with a `Basic` challenge when no credentials are sent
+//! (that challenge is what makes `docker login` and docker's push send them) and checks
+//! them when they are.
 //!
 //! bcrypt is slow on purpose, and docker sends the credentials with every request of a
 //! push, so a verified (user, sha256 of the password) pair is remembered in memory; the

@@ -54,8 +54,9 @@ async fn authorize(state: &ProxyState, parts: &Parts) -> Result<Endpoint, ApiErr
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
     let ping = matches!(endpoint, Ok(Endpoint::Base));
+    let listing = matches!(endpoint, Ok(Endpoint::Catalog | Endpoint::Tags { .. }));
     if let Some(auth) = &state.auth
-        && (write || ping)
+        && (write || ping || listing)
     {
         let header = parts.headers.get(axum::http::header::AUTHORIZATION);
         if let Err(error) = auth.check(header.map(|v| v.as_bytes())).await {

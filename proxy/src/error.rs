@@ -73,6 +73,15 @@ pub enum Error {
     #[error("manifest invalid: {reason}")]
     ManifestInvalid { reason: String },
 
+    /// A descriptor that disagrees with what the origins store: a size other than the
+    /// blob's, or an index child that is not a manifest.
+    #[error("manifest invalid: {field} ({digest}): {reason}")]
+    DescriptorInvalid {
+        field: String,
+        digest: Digest,
+        reason: String,
+    },
+
     #[error("manifest is larger than the limit of {limit} bytes")]
     ManifestTooLarge { limit: u64 },
 

@@ -3,9 +3,13 @@
 //!
 //! A push is checked completely before anything is written: the digest named in the URL
 //! must be the body's sha256, the JSON must be a manifest of its media type
-//! (`starling_core::registry::manifest`), and every blob or child manifest it references must already be
-//! in the origin cluster. Only then are the bytes stored (namespace = the repository)
-//! and, for a tag, the tag pointed at the digest. A failed push changes nothing.
+//! (`starling_core::registry::manifest`), and every blob or child manifest it references
+//! must already be in the origin cluster with the size its descriptor declares. The
+//! children of an index must be manifests: origins store manifests as blobs, so a child
+//! is read back (it is no larger than the manifest limit) and must parse as one; a layer
+//! named as a child is refused. Only then are the bytes stored (namespace = the
+//! repository) and, for a tag, the tag pointed at the digest. A failed push changes
+//! nothing.
 
 use std::sync::Arc;
 
@@ -13,7 +17,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use starling_clients::BuildIndexCluster;
 use starling_clients::OriginCluster;
-use starling_core::registry::{Reference, manifest};
+use starling_core::registry::{ManifestKind, Reference, Referenced, manifest};
 use starling_core::{Digest, RepoName};
 use starling_registry::StoredManifest;
 use tracing::info;
@@ -69,7 +73,12 @@ impl ManifestService {
             });
         }
         let parsed = manifest::parse(&body, content_type).map_err(|e| Error::manifest(e.0))?;
-        self.check_references(name, &parsed.references).await?;
+        self.check_references(name, &parsed.descriptors).await?;
+        if parsed.kind == ManifestKind::Index {
+            for child in &parsed.descriptors {
+                self.check_child_is_manifest(name, child).await?;
+            }
+        }
         let size = body.len() as u64;
         let open = || futures::stream::once(futures::future::ready(Ok(body.clone()))).boxed();
         self.origins
@@ -130,24 +139,83 @@ impl ManifestService {
         })
     }
 
-    /// Fails with the first reference (in manifest order) that no origin has.
-    async fn check_references(&self, name: &RepoName, references: &[Digest]) -> Result<()> {
+    /// Fails with the first reference (in manifest order) that no origin has or whose
+    /// stored size differs from the declared one.
+    async fn check_references(&self, name: &RepoName, references: &[Referenced]) -> Result<()> {
         // Owned clones per check: a stream of futures borrowing `self` is not provably
         // `Send` for every lifetime, which axum handlers need.
-        let mut stats = futures::stream::iter(references.iter().copied())
-            .map(|digest| {
+        let mut stats = futures::stream::iter(references.iter().cloned())
+            .map(|reference| {
                 let (origins, name) = (self.origins.clone(), name.clone());
-                async move { (digest, origins.stat(&name, &digest).await) }
+                async move {
+                    let stat = origins.stat(&name, &reference.digest).await;
+                    (reference, stat)
+                }
             })
             .buffered(STAT_CONCURRENCY);
-        while let Some((digest, stat)) = stats.next().await {
-            if stat
-                .map_err(Error::origin("stat a referenced blob"))?
-                .is_none()
-            {
-                return Err(Error::ManifestBlobUnknown { digest });
+        while let Some((reference, stat)) = stats.next().await {
+            let Some(stored) = stat.map_err(Error::origin("stat a referenced blob"))? else {
+                return Err(Error::ManifestBlobUnknown {
+                    digest: reference.digest,
+                });
+            };
+            if stored != reference.size {
+                return Err(descriptor_invalid(
+                    &reference,
+                    "size",
+                    format!("size differs from the stored blob's {stored} bytes"),
+                ));
             }
         }
         Ok(())
+    }
+
+    /// Fails unless the stored child of an index is a manifest (its size was checked by
+    /// [`Self::check_references`], so a child larger than the limit is a blob).
+    async fn check_child_is_manifest(&self, name: &RepoName, child: &Referenced) -> Result<()> {
+        let not_a_manifest = || {
+            descriptor_invalid(
+                child,
+                "mediaType",
+                "the stored blob is not a manifest".to_owned(),
+            )
+        };
+        if child.size > self.max_size {
+            return Err(not_a_manifest());
+        }
+        let download = match self.origins.download(name, &child.digest).await {
+            Ok(download) => download,
+            Err(e) if e.is_not_found() => {
+                return Err(Error::ManifestBlobUnknown {
+                    digest: child.digest,
+                });
+            }
+            Err(e) => return Err(Error::origin("read a child manifest")(e)),
+        };
+        if download.size > self.max_size {
+            return Err(not_a_manifest());
+        }
+        let chunks: Vec<Bytes> =
+            download
+                .body
+                .try_collect()
+                .await
+                .map_err(|source| Error::OriginStream {
+                    action: "reading a child manifest",
+                    source,
+                })?;
+        match manifest::served_type(&chunks.concat()) {
+            Some(_) => Ok(()),
+            None => Err(not_a_manifest()),
+        }
+    }
+}
+
+/// `MANIFEST_INVALID` naming the descriptor at fault and its `field` in question.
+fn descriptor_invalid(reference: &Referenced, field: &str, reason: String) -> Error {
+    Error::DescriptorInvalid {
+        field: format!("{}.{field}", reference.field),
+        digest: reference.digest,
+        reason,
     }
 }

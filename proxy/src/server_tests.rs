@@ -342,12 +342,17 @@ fn basic(credentials: &str) -> String {
     format!("Basic {encoded}")
 }
 
-#[tokio::test]
-async fn pushes_need_credentials_when_htpasswd_is_set() {
+/// A harness whose proxy has the htpasswd user `ci` with password `pw`.
+async fn with_htpasswd() -> Harness {
     let hash = bcrypt::hash("pw", 4).unwrap();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), format!("ci:{hash}\n")).unwrap();
-    let h = Harness::with(|cfg| cfg.htpasswd = Some(file.path().to_path_buf())).await;
+    Harness::with(|cfg| cfg.htpasswd = Some(file.path().to_path_buf())).await
+}
+
+#[tokio::test]
+async fn pushes_need_credentials_when_htpasswd_is_set() {
+    let h = with_htpasswd().await;
 
     let response = h
         .send(Request::get("/v2/").body(Body::empty()).unwrap())
@@ -401,4 +406,57 @@ async fn pushes_need_credentials_when_htpasswd_is_set() {
         (StatusCode::BAD_REQUEST, "NAME_INVALID"),
         "reads are open"
     );
+}
+
+#[tokio::test]
+async fn listings_need_credentials_when_htpasswd_is_set() {
+    let h = with_htpasswd().await;
+    let (good, bad) = (basic("ci:pw"), basic("ci:nope"));
+    for (method, uri) in [
+        ("GET", "/v2/_catalog"),
+        ("GET", "/v2/_catalog?n=10"),
+        ("HEAD", "/v2/_catalog"),
+        ("GET", "/v2/team/app/tags/list"),
+        ("HEAD", "/v2/team/app/tags/list?n=1"),
+    ] {
+        let request = Request::builder().method(method).uri(uri);
+        let response = h.send(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {uri}"
+        );
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Basic realm=\"starling\"",
+            "{method} {uri}"
+        );
+        let (status, _) = h
+            .call_with(method, uri, &[("authorization", &bad)], b"")
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+        // Valid credentials get through to the (unreachable) build-index.
+        let (status, _) = h
+            .call_with(method, uri, &[("authorization", &good)], b"")
+            .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{method} {uri}");
+    }
+    let (status, body) = h.call("GET", "/v2/_catalog", b"").await;
+    assert_eq!(code(&body), "UNAUTHORIZED", "{status}");
+    // Pulls by name stay anonymous: they reach the backends.
+    let (status, _) = h.call("GET", "/v2/team/app/manifests/v1", b"").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn listings_are_open_without_htpasswd() {
+    let h = Harness::new().await;
+    for uri in ["/v2/_catalog", "/v2/team/app/tags/list"] {
+        let (status, body) = h.call("GET", uri, b"").await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            "{uri}"
+        );
+    }
 }

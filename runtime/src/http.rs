@@ -10,6 +10,10 @@
 //! Invariant: a 5xx is logged once, by [`trace_requests`], from the [`LoggedError`]
 //! extension the response carries; nothing logs it where the response is built, and the
 //! middleware takes the extension out, so a response passing two layers is logged once.
+//!
+//! A client is told what failed, not where: a component whose error text holds file
+//! paths or internal URLs sends a summary as the detail and hands the full text to
+//! [`ApiError::with_logged_detail`], which only the log sees (for any status).
 
 use std::time::Instant;
 
@@ -31,6 +35,8 @@ pub struct ApiError {
     /// A `Vec`, not a `HeaderMap`, to keep `Result<_, ApiError>` small (clippy's
     /// `result_large_err`); it holds one or two headers at most.
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// The full error for the log, when the body's detail is a summary of it.
+    logged_detail: Option<String>,
 }
 
 /// The message of a 5xx response, for [`trace_requests`] to log.
@@ -66,6 +72,13 @@ impl ApiError {
         self
     }
 
+    /// Logs `detail` (the full error, with the paths and URLs the body leaves out)
+    /// instead of the body's detail, and logs the response whatever its status.
+    pub fn with_logged_detail(mut self, detail: impl Into<String>) -> Self {
+        self.logged_detail = Some(detail.into());
+        self
+    }
+
     pub fn registry_error(&self) -> &RegistryError {
         &self.error
     }
@@ -81,6 +94,9 @@ impl ApiError {
 
     /// `CODE: message: detail`, as the middleware logs it.
     fn log_line(&self) -> String {
+        if let Some(detail) = &self.logged_detail {
+            return format!("{}: {detail}", self.error);
+        }
         match &self.error.detail {
             // A string detail is logged bare, not as a quoted JSON string.
             Some(Value::String(detail)) => format!("{}: {detail}", self.error),
@@ -96,6 +112,7 @@ impl From<RegistryError> for ApiError {
             error,
             status: None,
             headers: Vec::new(),
+            logged_detail: None,
         }
     }
 }
@@ -117,8 +134,7 @@ impl From<starling_core::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let logged = status
-            .is_server_error()
+        let logged = (status.is_server_error() || self.logged_detail.is_some())
             .then(|| LoggedError(self.log_line()));
         let mut response = (
             status,

@@ -91,6 +91,28 @@ async fn only_server_errors_are_marked_for_logging() {
 }
 
 #[tokio::test]
+async fn a_logged_detail_reaches_the_log_and_not_the_body() {
+    let full = "store: cannot write /var/lib/starling/blobs/ab: disk full";
+    let error = ApiError::new(ErrorCode::Unknown, "internal error")
+        .with_detail("store: cannot write a blob")
+        .with_logged_detail(full);
+    let (response, body) = render(error).await;
+    assert_eq!(body["errors"][0]["detail"], "store: cannot write a blob");
+    assert!(!body.to_string().contains("/var/lib"), "{body}");
+    assert_eq!(
+        response.extensions().get::<LoggedError>(),
+        Some(&LoggedError(format!("UNKNOWN: internal error: {full}")))
+    );
+    let client_side = ApiError::new(ErrorCode::NameInvalid, "bad").with_logged_detail("why");
+    let (response, _) = render(client_side).await;
+    assert_eq!(
+        response.extensions().get::<LoggedError>(),
+        Some(&LoggedError("NAME_INVALID: bad: why".into())),
+        "a 4xx with a logged detail is logged too"
+    );
+}
+
+#[tokio::test]
 async fn core_parse_errors_keep_their_code() {
     let bad = starling_core::Digest::parse("sha256:00").unwrap_err();
     let error = ApiError::from(&bad);

@@ -6,6 +6,9 @@
 //! `failure reason` with HTTP 200 instead. Server-side failures (5xx) are logged once
 //! where they happen (the metainfo fetch); the tracker's router has no request
 //! middleware, so the `LoggedError` marker its 5xx responses carry is not logged again.
+//!
+//! An origin failure carries the origins' URLs in its text: the client is told only
+//! that the origins could not serve the metainfo.
 
 use starling_core::registry::ErrorCode;
 use starling_runtime::ApiError;
@@ -21,7 +24,13 @@ impl From<&Error> for ApiError {
             }
             _ => (ErrorCode::Unknown, "internal error"),
         };
-        ApiError::new(code, message).with_detail(error.to_string())
+        let api = ApiError::new(code, message);
+        match error {
+            Error::OriginUnavailable { digest, .. } => api
+                .with_detail(format!("origins could not serve the metainfo of {digest}"))
+                .with_logged_detail(error.to_string()),
+            _ => api.with_detail(error.to_string()),
+        }
     }
 }
 
@@ -44,6 +53,34 @@ mod tests {
             status,
             RegistryError::from_json_body(&body).expect("a registry error body"),
         )
+    }
+
+    #[tokio::test]
+    async fn origin_urls_stay_out_of_the_body_but_are_logged() {
+        let url = "http://origin-1.internal:9001/namespace/team%2Fapp/blobs/sha256:ab/metainfo";
+        let error = Error::OriginUnavailable {
+            digest: Digest::of(b"x"),
+            source: std::sync::Arc::new(starling_clients::ClientError::NotFound {
+                url: url.into(),
+            }),
+        };
+        let full = error.to_string();
+        let response = ApiError::from(&error).into_response();
+        let logged = response
+            .extensions()
+            .get::<starling_runtime::LoggedError>()
+            .cloned();
+        let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        for secret in [url, "http://", ".internal"] {
+            assert!(!body.contains(secret), "{secret} in {body}");
+        }
+        assert!(
+            body.contains("metainfo"),
+            "the body names the problem: {body}"
+        );
+        let logged = logged.expect("the full error is logged").0;
+        assert!(logged.contains(&full), "{full} in {logged}");
     }
 
     #[tokio::test]

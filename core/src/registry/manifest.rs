@@ -3,6 +3,10 @@
 //! its JSON is an image manifest or an index of the kind it claims, and which blobs and
 //! manifests it references. Pure; no I/O.
 //!
+//! Every descriptor needs a non-negative `size` (the registry compares it with the stored
+//! blob), and the children of an index need a manifest `mediaType`: an index whose child
+//! is a layer is refused here, before any blob is looked at.
+//!
 //! Accepted: Docker schema2 manifest and manifest list, OCI image manifest and index,
 //! and OCI artifacts (an OCI manifest with any config media type and an optional
 //! `artifactType`). Schema 1 and anything else is `MANIFEST_INVALID`.
@@ -40,6 +44,20 @@ pub struct Manifest {
     /// image, the child manifests of an index. Layers with `urls` (Docker's
     /// non-distributable "foreign" layers) live elsewhere and are not listed.
     pub references: Vec<Digest>,
+    /// The descriptors behind [`Self::references`], in the same order, with the size and
+    /// media type they declare, for checking them against what the registry stores.
+    pub descriptors: Vec<Referenced>,
+}
+
+/// One descriptor a manifest references and the registry must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referenced {
+    /// Where it is in the manifest: `config`, `layers[2]`, `manifests[0]`.
+    pub field: String,
+    pub digest: Digest,
+    /// The declared size in bytes (checked to be non-negative).
+    pub size: u64,
+    pub media_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -53,10 +71,33 @@ struct Raw {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Descriptor {
     digest: Digest,
+    /// Signed, so that a negative size is refused with a reason, not a parse error.
+    size: Option<i64>,
+    media_type: Option<String>,
     #[serde(default)]
     urls: Vec<String>,
+}
+
+impl Descriptor {
+    /// The descriptor at `field`, with its size checked.
+    fn checked(self, field: String) -> Result<Referenced> {
+        let invalid = |what: &str| ManifestError::new(format!("{field} ({}): {what}", self.digest));
+        let size = match self.size {
+            None => return Err(invalid("size is missing")),
+            Some(size) => {
+                u64::try_from(size).map_err(|_| invalid(&format!("size {size} is negative")))?
+            }
+        };
+        Ok(Referenced {
+            field,
+            digest: self.digest,
+            size,
+            media_type: self.media_type,
+        })
+    }
 }
 
 /// Parses and checks a pushed manifest.
@@ -68,14 +109,15 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
     }
     let media_type = pushed_type(content_type, raw.media_type.as_deref())?;
     let kind = ManifestKind::of(&media_type).expect("pushed_type returns manifest types");
-    let references = match kind {
+    let descriptors = match kind {
         ManifestKind::Image => image_references(raw)?,
         ManifestKind::Index => index_references(raw)?,
     };
     Ok(Manifest {
         kind,
         media_type,
-        references,
+        references: descriptors.iter().map(|d| d.digest).collect(),
+        descriptors,
     })
 }
 
@@ -102,7 +144,7 @@ fn pushed_type(content_type: Option<&str>, body_type: Option<&str>) -> Result<St
     Ok(chosen.to_ascii_lowercase())
 }
 
-fn image_references(raw: Raw) -> Result<Vec<Digest>> {
+fn image_references(raw: Raw) -> Result<Vec<Referenced>> {
     if raw.manifests.is_some() {
         return Err(ManifestError::new(
             "an image manifest has no manifests list",
@@ -111,21 +153,37 @@ fn image_references(raw: Raw) -> Result<Vec<Digest>> {
     let config = raw
         .config
         .ok_or_else(|| ManifestError::new("an image manifest needs a config"))?;
-    let layers = raw.layers.unwrap_or_default();
-    let distributable = layers.into_iter().filter(|l| l.urls.is_empty());
-    Ok(std::iter::once(config.digest)
-        .chain(distributable.map(|l| l.digest))
-        .collect())
+    let mut references = vec![config.checked("config".to_owned())?];
+    for (i, layer) in raw.layers.unwrap_or_default().into_iter().enumerate() {
+        let foreign = !layer.urls.is_empty();
+        let layer = layer.checked(format!("layers[{i}]"))?;
+        if !foreign {
+            references.push(layer);
+        }
+    }
+    Ok(references)
 }
 
-fn index_references(raw: Raw) -> Result<Vec<Digest>> {
+fn index_references(raw: Raw) -> Result<Vec<Referenced>> {
     if raw.config.is_some() || raw.layers.is_some() {
         return Err(ManifestError::new("an index has no config or layers"));
     }
     let manifests = raw
         .manifests
         .ok_or_else(|| ManifestError::new("an index needs a manifests list"))?;
-    Ok(manifests.into_iter().map(|m| m.digest).collect())
+    let mut children = Vec::with_capacity(manifests.len());
+    for (i, child) in manifests.into_iter().enumerate() {
+        let child = child.checked(format!("manifests[{i}]"))?;
+        let media_type = child.media_type.as_deref().unwrap_or_default();
+        if ManifestKind::of(media_type).is_none() {
+            return Err(ManifestError::new(format!(
+                "{} ({}): mediaType {media_type:?} is not a manifest type",
+                child.field, child.digest
+            )));
+        }
+        children.push(child);
+    }
+    Ok(children)
 }
 
 /// The `Content-Type` of stored manifest bytes: their own `mediaType`; without one

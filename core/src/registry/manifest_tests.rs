@@ -157,3 +157,74 @@ fn served_type_prefers_the_media_type_field() {
     assert_eq!(served_type(b"\x1f\x8b layer bytes"), None);
     assert_eq!(served_type(br#"{"schemaVersion":2}"#), None);
 }
+
+#[test]
+fn descriptors_carry_field_size_and_media_type() {
+    let m = parse(&image(None, OCI_CONFIG), Some(OCI_MANIFEST)).unwrap();
+    let fields: Vec<_> = m.descriptors.iter().map(|r| r.field.as_str()).collect();
+    assert_eq!(fields, ["config", "layers[0]"]);
+    assert_eq!(m.descriptors[0].size, 1);
+    assert_eq!(m.descriptors[0].media_type.as_deref(), Some(OCI_CONFIG));
+    let m = parse(&index(None), Some(OCI_INDEX)).unwrap();
+    assert_eq!(m.descriptors[1].field, "manifests[1]");
+    assert_eq!(m.descriptors[1].digest, d("arm64"));
+}
+
+#[test]
+fn negative_or_missing_sizes_are_refused_naming_the_descriptor() {
+    let layer = "application/vnd.oci.image.layer.v1.tar+gzip";
+    let with_layer = |layer_desc: serde_json::Value| {
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "config": desc(OCI_CONFIG, "config"),
+            "layers": [desc(layer, "ok"), layer_desc],
+        }))
+        .unwrap()
+    };
+    let negative =
+        with_layer(json!({"mediaType": layer, "digest": d("bad").to_string(), "size": -1}));
+    let reason = invalid(&negative, Some(OCI_MANIFEST));
+    assert!(reason.contains("layers[1]"), "{reason}");
+    assert!(reason.contains(&d("bad").to_string()), "{reason}");
+    assert!(reason.contains("size -1 is negative"), "{reason}");
+
+    let missing = with_layer(json!({"mediaType": layer, "digest": d("bad").to_string()}));
+    assert!(invalid(&missing, Some(OCI_MANIFEST)).contains("layers[1]"));
+
+    let foreign = with_layer(json!({
+        "mediaType": layer, "digest": d("bad").to_string(), "size": -5,
+        "urls": ["https://example.com/layer"],
+    }));
+    assert!(invalid(&foreign, Some(OCI_MANIFEST)).contains("size -5 is negative"));
+}
+
+#[test]
+fn index_children_must_be_manifests() {
+    for child_type in [
+        Some("application/vnd.oci.image.layer.v1.tar+gzip"),
+        Some(OCI_CONFIG),
+        None,
+    ] {
+        let mut child = json!({"digest": d("layer").to_string(), "size": 3});
+        if let Some(t) = child_type {
+            child["mediaType"] = json!(t);
+        }
+        let body = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "manifests": [desc(OCI_MANIFEST, "amd64"), child],
+        }))
+        .unwrap();
+        let reason = invalid(&body, Some(OCI_INDEX));
+        assert!(reason.contains("manifests[1]"), "{reason}");
+        assert!(reason.contains("is not a manifest type"), "{reason}");
+    }
+    let nested = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "manifests": [desc(OCI_INDEX, "nested"), desc(DOCKER_MANIFEST, "docker")],
+    }))
+    .unwrap();
+    assert_eq!(
+        parse(&nested, Some(OCI_INDEX)).unwrap().references,
+        [d("nested"), d("docker")]
+    );
+}

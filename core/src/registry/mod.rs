@@ -13,6 +13,6 @@ pub mod media_type;
 pub mod path;
 
 pub use error::{ErrorCode, RegistryError};
-pub use manifest::{Manifest, ManifestError};
+pub use manifest::{Manifest, ManifestError, Referenced};
 pub use media_type::ManifestKind;
 pub use path::{Endpoint, Reference, UploadRef, parse_path};

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::support::Stack;
 
 /// Sends `request` and checks the status and the registry error code of the answer.
-async fn expect(request: RequestBuilder, status: StatusCode, want: &str) -> Value {
+pub(crate) async fn expect(request: RequestBuilder, status: StatusCode, want: &str) -> Value {
     let response = request.send().await.unwrap();
     let got = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -22,7 +22,7 @@ async fn expect(request: RequestBuilder, status: StatusCode, want: &str) -> Valu
 }
 
 /// Pushes `data` with one monolithic POST.
-async fn push_blob(http: &Client, stack: &Stack, name: &str, data: &[u8]) -> Digest {
+pub(crate) async fn push_blob(http: &Client, stack: &Stack, name: &str, data: &[u8]) -> Digest {
     let digest = Digest::of(data);
     let url = stack.url(&format!("/v2/{name}/blobs/uploads/?digest={digest}"));
     let response = http.post(url).body(data.to_vec()).send().await.unwrap();
@@ -40,13 +40,15 @@ async fn start_upload(http: &Client, stack: &Stack, name: &str) -> String {
     stack.url(response.headers()["location"].to_str().unwrap())
 }
 
-fn manifest(config: &Digest, layers: &[Digest]) -> Vec<u8> {
+/// An OCI image manifest of `config` and `layers`, each descriptor with the digest and
+/// size of its bytes.
+fn manifest(config: &[u8], layers: &[&[u8]]) -> Vec<u8> {
     let layer_type = "application/vnd.oci.image.layer.v1.tar+gzip";
-    let layer = |d: &Digest| json!({"mediaType": layer_type, "digest": d.to_string(), "size": 1});
+    let layer = |l: &&[u8]| json!({"mediaType": layer_type, "digest": Digest::of(l).to_string(), "size": l.len()});
     serde_json::to_vec(&json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": config.to_string(), "size": 1},
+        "config": {"mediaType": OCI_CONFIG, "digest": Digest::of(config).to_string(), "size": config.len()},
         "layers": layers.iter().map(layer).collect::<Vec<_>>(),
     }))
     .unwrap()
@@ -215,11 +217,11 @@ async fn mounts_of_known_blobs_are_201_and_of_unknown_ones_start_uploads() {
 async fn manifests_with_missing_blobs_or_too_large_change_nothing() {
     let stack = Stack::start().await;
     let http = Client::new();
-    let config = push_blob(&http, &stack, "team/app", b"{\"os\":\"linux\"}").await;
-    let layer = push_blob(&http, &stack, "team/app", b"layer bytes").await;
+    push_blob(&http, &stack, "team/app", b"{\"os\":\"linux\"}").await;
+    push_blob(&http, &stack, "team/app", b"layer bytes").await;
     let missing = Digest::of(b"never pushed");
 
-    let body = manifest(&config, &[layer, missing]);
+    let body = manifest(b"{\"os\":\"linux\"}", &[b"layer bytes", b"never pushed"]);
     let request = put_manifest(&http, &stack, "/v2/team/app/manifests/v1", body.clone());
     let error = expect(request, StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN").await;
     assert_eq!(error["errors"][0]["detail"], missing.to_string());
@@ -241,9 +243,9 @@ async fn manifests_with_missing_blobs_or_too_large_change_nothing() {
 async fn manifests_by_digest_must_match_and_are_served_with_their_type() {
     let stack = Stack::start().await;
     let http = Client::new();
-    let config = push_blob(&http, &stack, "team/app", b"{}").await;
+    push_blob(&http, &stack, "team/app", b"{}").await;
     let layer = push_blob(&http, &stack, "team/app", b"layer").await;
-    let good = manifest(&config, &[layer]);
+    let good = manifest(b"{}", &[b"layer"]);
     let wrong = format!("/v2/team/app/manifests/{}", Digest::of(b"not it"));
     let request = put_manifest(&http, &stack, &wrong, good.clone());
     expect(request, StatusCode::BAD_REQUEST, "DIGEST_INVALID").await;
@@ -280,8 +282,8 @@ async fn manifests_by_digest_must_match_and_are_served_with_their_type() {
 async fn tags_and_the_catalog_are_paged() {
     let stack = Stack::start().await;
     let http = Client::new();
-    let config = push_blob(&http, &stack, "team/app", b"{}").await;
-    let body = manifest(&config, &[]);
+    push_blob(&http, &stack, "team/app", b"{}").await;
+    let body = manifest(b"{}", &[]);
     for (name, tag) in [
         ("team/app", "v1"),
         ("team/app", "v2"),

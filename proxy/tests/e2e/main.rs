@@ -4,5 +4,6 @@
 mod auth;
 mod bad_inputs;
 mod docker;
+mod manifest_checks;
 mod skopeo;
 mod support;
