@@ -56,6 +56,8 @@ fn raise() -> std::io::Result<FdLimit> {
         }
         limit = raised;
     }
+    // `rlim_t` is u64 on Linux but not on every unix.
+    #[allow(clippy::unnecessary_cast)]
     Ok(FdLimit {
         before: before as u64,
         soft: limit.rlim_cur as u64,
@@ -73,6 +75,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::unnecessary_cast)] // `rlim_t` is u64 on Linux but not on every unix.
     fn the_soft_limit_reaches_the_hard_limit_once() {
         let mut lowered = libc::rlimit {
             rlim_cur: 0,

@@ -118,7 +118,10 @@ mod tests {
     }
 
     fn app(state: Arc<TrackerState>) -> Router {
-        router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
+        router(state).layer(MockConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))))
     }
 
     #[tokio::test]
