@@ -290,6 +290,7 @@ mod tests {
         id: &str,
     ) -> UploadRef {
         let id = UploadRef::parse(id).unwrap();
+        sessions.reserve(None).unwrap();
         let file = UploadFile::create(dir, &id).await.unwrap();
         sessions.insert(name.clone(), id.clone(), None, file);
         id
