@@ -73,6 +73,9 @@ async fn main() -> ExitCode {
     let outcome = match format {
         Ok(format) => {
             logging::init(format);
+            // Before any component opens a socket: the soft limit (often 1024) is
+            // far below what thousands of connections and uploads need.
+            let _ = starling_runtime::raise_fd_limit();
             run(cli.command).await
         }
         Err(message) => Err(message),

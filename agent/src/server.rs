@@ -14,7 +14,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use starling_clients::BuildIndexCluster;
-use starling_config::AgentConfig;
+use starling_config::{AgentConfig, ConnectionsConfig};
 use starling_p2p::{Engine, EngineParts, EngineSettings, MetaInfoSource, TrackerMetaInfo};
 use starling_runtime::{Drain, spawn_named, trace_requests};
 use starling_store::{Store, StoreOptions, run_evictor};
@@ -154,8 +154,19 @@ pub async fn run_with_metainfo(
     state.set_serving(true);
     info!(registry = %registry_addr, admin = %admin_addr, peer = %engine.local_addr(), "agent serving");
     let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
-    let registry = serve(listeners.registry, registry_router(state.clone()), &drain);
-    let admin = serve(listeners.admin, admin_router(state.clone()), &drain);
+    let limits = cfg.connections;
+    let registry = serve(
+        listeners.registry,
+        registry_router(state.clone()),
+        &drain,
+        &limits,
+    );
+    let admin = serve(
+        listeners.admin,
+        admin_router(state.clone()),
+        &drain,
+        &limits,
+    );
     let stopping = {
         let state = state.clone();
         let shutdown = shutdown.clone();
@@ -177,14 +188,20 @@ pub async fn run_with_metainfo(
     registry.and(admin)
 }
 
-async fn serve(listener: TcpListener, router: Router, drain: &Drain) -> Result<()> {
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    drain: &Drain,
+    limits: &ConnectionsConfig,
+) -> Result<()> {
     let router = drain.bound(router);
     let drain = drain.clone();
-    axum::serve(
+    starling_runtime::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        router,
+        limits,
+        async move { drain.closing().await },
     )
-    .with_graceful_shutdown(async move { drain.closing().await })
     .await
     .map_err(Error::Serve)
 }

@@ -17,7 +17,9 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware;
 use axum::routing::get;
 use starling_config::BuildIndexConfig;
-use starling_runtime::{ApiError, Drain, require_token_for_writes, spawn_named, trace_requests};
+use starling_runtime::{
+    ApiError, Drain, require_token_for_writes, serve, spawn_named, trace_requests,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -89,8 +91,8 @@ pub async fn run(
         tracing::warn!("no auth.token: anyone who reaches this port can set tags");
     }
     tracing::info!(listen = %local, advertise = %cfg.advertise, replicas = cfg.replicas.len(), remotes = cfg.remotes.len(), "build-index serving");
-    let served = axum::serve(listener, drain.bound(router(state.clone())))
-        .with_graceful_shutdown(stop_signal)
+    let app = drain.bound(router(state.clone()));
+    let served = serve(listener, app, &cfg.connections, stop_signal)
         .await
         .map_err(Error::Serve);
 

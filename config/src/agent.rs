@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::Component;
+use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::p2p::P2pConfig;
@@ -47,6 +48,8 @@ pub struct AgentConfig {
     pub cluster_registries: Vec<String>,
     /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
     pub drain: DrainConfig,
+    /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
+    pub connections: ConnectionsConfig,
 }
 
 pub fn default_registry_listen() -> SocketAddr {
@@ -109,6 +112,7 @@ impl Default for AgentConfig {
             tag_cache_ttl: default_agent_tag_cache_ttl(),
             cluster_registries: default_cluster_registries(),
             drain: DrainConfig::default(),
+            connections: ConnectionsConfig::default(),
         }
     }
 }
@@ -147,7 +151,8 @@ impl Component for AgentConfig {
             }
         }
         positive_duration("tag_cache_ttl", self.tag_cache_ttl)?;
-        self.drain.validate().map_err(|e| e.at("drain"))
+        self.drain.validate().map_err(|e| e.at("drain"))?;
+        self.connections.validate().map_err(|e| e.at("connections"))
     }
 }
 

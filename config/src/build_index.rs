@@ -12,6 +12,7 @@ use crate::Component;
 use crate::auth::AuthConfig;
 use crate::backend::{NamespaceBackend, read_backend_secrets, validate_backends};
 use crate::cluster::ClusterConfig;
+use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::retry::RetryConfig;
@@ -44,6 +45,8 @@ pub struct BuildIndexConfig {
     pub replication: RetryConfig,
     /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
     pub drain: DrainConfig,
+    /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
+    pub connections: ConnectionsConfig,
     /// The cluster's bearer token: required on tag puts here, sent on forwards to the
     /// replicas. See `auth.rs`; unset, writes are open.
     pub auth: AuthConfig,
@@ -89,6 +92,7 @@ impl Default for BuildIndexConfig {
             tag_cache_ttl: default_tag_cache_ttl(),
             replication: RetryConfig::default(),
             drain: DrainConfig::default(),
+            connections: ConnectionsConfig::default(),
             auth: AuthConfig::default(),
         }
     }
@@ -121,6 +125,9 @@ impl Component for BuildIndexConfig {
             .validate()
             .map_err(|e| e.at("replication"))?;
         self.drain.validate().map_err(|e| e.at("drain"))?;
+        self.connections
+            .validate()
+            .map_err(|e| e.at("connections"))?;
         self.auth.validate().map_err(|e| e.at("auth"))
     }
 

@@ -12,6 +12,7 @@ use crate::Component;
 use crate::auth::AuthConfig;
 use crate::backend::{NamespaceBackend, read_backend_secrets, validate_backends};
 use crate::cluster::ClusterConfig;
+use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::p2p::P2pConfig;
@@ -43,6 +44,8 @@ pub struct OriginConfig {
     pub writeback: WritebackConfig,
     /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
     pub drain: DrainConfig,
+    /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
+    pub connections: ConnectionsConfig,
     /// The cluster's bearer token: required on writes here, sent on writes to other
     /// origins (replication). See `auth.rs`; unset, writes are open.
     pub auth: AuthConfig,
@@ -90,6 +93,7 @@ impl Default for OriginConfig {
             advertise: String::new(),
             writeback: WritebackConfig::default(),
             drain: DrainConfig::default(),
+            connections: ConnectionsConfig::default(),
             auth: AuthConfig::default(),
         }
     }
@@ -150,6 +154,9 @@ impl Component for OriginConfig {
         }
         self.writeback.validate().map_err(|e| e.at("writeback"))?;
         self.drain.validate().map_err(|e| e.at("drain"))?;
+        self.connections
+            .validate()
+            .map_err(|e| e.at("connections"))?;
         self.auth.validate().map_err(|e| e.at("auth"))
     }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::Component;
 use crate::auth::AuthConfig;
 use crate::cluster::ClusterConfig;
+use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::rules::{host_list, required_path};
@@ -31,8 +32,15 @@ pub struct ProxyConfig {
     pub max_manifest_size: ByteSize,
     /// Temp area for uploads in progress (required).
     pub upload_dir: PathBuf,
+    /// Chunked uploads open at once, all clients together; past it, starting one
+    /// answers 429 TOOMANYREQUESTS.
+    pub max_uploads: usize,
+    /// Chunked uploads open at once from one client IP address.
+    pub max_uploads_per_client: usize,
     /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
     pub drain: DrainConfig,
+    /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
+    pub connections: ConnectionsConfig,
     /// The cluster's bearer token, sent on blob uploads to origins and tag puts to the
     /// build-index. See `auth.rs`.
     pub auth: AuthConfig,
@@ -41,6 +49,9 @@ pub struct ProxyConfig {
 pub fn default_proxy_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 15000))
 }
+
+pub const DEFAULT_MAX_UPLOADS: usize = 1024;
+pub const DEFAULT_MAX_UPLOADS_PER_CLIENT: usize = 64;
 
 pub fn default_max_manifest_size() -> ByteSize {
     ByteSize::mib(4)
@@ -55,7 +66,10 @@ impl Default for ProxyConfig {
             htpasswd: None,
             max_manifest_size: default_max_manifest_size(),
             upload_dir: PathBuf::new(),
+            max_uploads: DEFAULT_MAX_UPLOADS,
+            max_uploads_per_client: DEFAULT_MAX_UPLOADS_PER_CLIENT,
             drain: DrainConfig::default(),
+            connections: ConnectionsConfig::default(),
             auth: AuthConfig::default(),
         }
     }
@@ -74,7 +88,19 @@ impl Component for ProxyConfig {
             return Err(Error::invalid("max_manifest_size", "must be above 0B"));
         }
         required_path("upload_dir", &self.upload_dir)?;
+        if self.max_uploads == 0 {
+            return Err(Error::invalid("max_uploads", "must be at least 1"));
+        }
+        if self.max_uploads_per_client == 0 {
+            return Err(Error::invalid(
+                "max_uploads_per_client",
+                "must be at least 1",
+            ));
+        }
         self.drain.validate().map_err(|e| e.at("drain"))?;
+        self.connections
+            .validate()
+            .map_err(|e| e.at("connections"))?;
         self.auth.validate().map_err(|e| e.at("auth"))
     }
 
@@ -106,6 +132,7 @@ upload_dir: /tmp/starling/proxy/uploads
         assert_eq!(cfg.listen, default_proxy_listen());
         assert_eq!(cfg.max_manifest_size.to_string(), "4MiB");
         assert!(cfg.htpasswd.is_none());
+        assert_eq!((cfg.max_uploads, cfg.max_uploads_per_client), (1024, 64));
     }
 
     #[test]
@@ -117,6 +144,14 @@ upload_dir: /tmp/starling/proxy/uploads
         assert_eq!(
             invalid("max_manifest_size: 0"),
             "proxy.max_manifest_size: must be above 0B"
+        );
+        assert_eq!(
+            invalid("max_uploads_per_client: 0"),
+            "proxy.max_uploads_per_client: must be at least 1"
+        );
+        assert_eq!(
+            invalid("connections: {header_read_timeout: 0s}"),
+            "proxy.connections.header_read_timeout: must be greater than 0s"
         );
         assert_eq!(
             invalid("origins: {hosts: ['a:1'], replicas: 0}"),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Component;
 use crate::cluster::ClusterConfig;
+use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::rules::{at_least_one, host_list, host_port, positive_duration};
@@ -49,6 +50,8 @@ pub struct TrackerConfig {
     pub trusted_networks: Vec<IpNet>,
     /// Graceful stop on SIGTERM: readiness 503, a delay, then in-flight requests get a bound.
     pub drain: DrainConfig,
+    /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
+    pub connections: ConnectionsConfig,
 }
 
 pub fn default_tracker_listen() -> SocketAddr {
@@ -98,6 +101,7 @@ impl Default for TrackerConfig {
             metainfo_cache_ttl: default_metainfo_cache_ttl(),
             trusted_networks: default_trusted_networks(),
             drain: DrainConfig::default(),
+            connections: ConnectionsConfig::default(),
         }
     }
 }
@@ -135,7 +139,8 @@ impl Component for TrackerConfig {
             ));
         }
         positive_duration("metainfo_cache_ttl", self.metainfo_cache_ttl)?;
-        self.drain.validate().map_err(|e| e.at("drain"))
+        self.drain.validate().map_err(|e| e.at("drain"))?;
+        self.connections.validate().map_err(|e| e.at("connections"))
     }
 }
 

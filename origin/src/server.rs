@@ -11,7 +11,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use starling_backend::Backends;
 use starling_config::OriginConfig;
-use starling_runtime::{Drain, require_token_for_writes, spawn_named, trace_requests};
+use starling_runtime::{Drain, require_token_for_writes, serve, spawn_named, trace_requests};
 use starling_store::run_evictor;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -111,8 +111,8 @@ pub async fn run_with_backends(
         warn!("no auth.token: anyone who reaches this port can upload blobs");
     }
     info!(listen = %local, advertise = %cfg.advertise, "origin serving");
-    let served = axum::serve(listener, drain.bound(router(state.clone())))
-        .with_graceful_shutdown(stop_signal)
+    let app = drain.bound(router(state.clone()));
+    let served = serve(listener, app, &cfg.connections, stop_signal)
         .await
         .map_err(Error::Serve);
 

@@ -100,6 +100,7 @@ fn code_of(error: &Error) -> (ErrorCode, &'static str) {
         Error::DigestMissing { .. } => (C::DigestInvalid, "digest missing"),
         Error::DigestMismatch { .. } => (C::DigestInvalid, "content does not match digest"),
         Error::UploadUnknown { .. } => (C::BlobUploadUnknown, "blob upload unknown"),
+        Error::TooManyUploads { .. } => (C::TooManyRequests, "too many uploads in progress"),
         Error::ChunkOutOfOrder { .. } => (C::RangeInvalid, "chunk out of order"),
         Error::RangeNotSatisfiable { .. } => (C::RangeInvalid, "range not satisfiable"),
         Error::BadHeader { .. } => (C::BlobUploadInvalid, "invalid header"),

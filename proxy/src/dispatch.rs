@@ -37,7 +37,12 @@ async fn route(state: &ProxyState, request: Request) -> Result<Response, ApiErro
     let (parts, body) = request.into_parts();
     let endpoint = authorize(state, &parts).await?;
     let method = parts.method.clone();
+    let client = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
     let request = RegistryRequest {
+        client,
         query: RegistryQuery::from_uri(&parts.uri),
         headers: parts.headers,
         body,

@@ -33,6 +33,12 @@ pub enum Error {
     )]
     UploadUnknown { id: UploadRef },
 
+    #[error("too many uploads open (at most {limit}{})", client.map(|c| format!(" for {c}")).unwrap_or_default())]
+    TooManyUploads {
+        client: Option<std::net::IpAddr>,
+        limit: usize,
+    },
+
     #[error("chunk must start at offset {offset} of upload {id}, not at {start}")]
     ChunkOutOfOrder {
         name: RepoName,

@@ -12,6 +12,8 @@ use crate::uploads::Chunk;
 
 /// A registry request after routing: what the handlers read besides the path.
 pub struct RegistryRequest {
+    /// The client's IP address (from the connection), for per-client caps.
+    pub client: Option<std::net::IpAddr>,
     pub headers: HeaderMap,
     pub query: RegistryQuery,
     pub body: Body,
@@ -59,6 +61,7 @@ mod tests {
 
     fn query(uri: &str) -> RegistryRequest {
         RegistryRequest {
+            client: None,
             headers: HeaderMap::new(),
             query: RegistryQuery::from_uri(&uri.parse().unwrap()),
             body: Body::empty(),

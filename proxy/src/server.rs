@@ -11,7 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::get;
 use starling_config::ProxyConfig;
-use starling_runtime::{Drain, spawn_named, trace_requests};
+use starling_runtime::{Drain, serve, spawn_named, trace_requests};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
@@ -73,8 +73,8 @@ pub async fn run(
     };
     state.set_serving(true);
     info!(listen = %local, auth = state.auth.is_some(), "proxy serving");
-    let served = axum::serve(listener, drain.bound(router(state.clone())))
-        .with_graceful_shutdown(stop_signal)
+    let app = drain.bound(router(state.clone()));
+    let served = serve(listener, app, &cfg.connections, stop_signal)
         .await
         .map_err(Error::Serve);
 

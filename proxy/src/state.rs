@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::manifests::ManifestService;
 use crate::metrics::ProxyMetrics;
 use crate::uploads::file::FILE_PREFIX;
+use crate::uploads::sessions::SessionLimits;
 use crate::uploads::{UPLOAD_IDLE_TIMEOUT, UploadService};
 
 /// Everything the handlers and background tasks share.
@@ -66,6 +67,10 @@ impl ProxyState {
             uploads: UploadService::new(
                 cfg.upload_dir.clone(),
                 UPLOAD_IDLE_TIMEOUT,
+                SessionLimits {
+                    total: cfg.max_uploads,
+                    per_client: cfg.max_uploads_per_client,
+                },
                 origins.clone(),
                 metrics.clone(),
             ),

@@ -1,4 +1,4 @@
-//! Tests of [`super`] over a real listener: the listener keeps accepting through the
+//! Tests of [`super`] over a real listener served by [`crate::serve`]: the listener keeps accepting through the
 //! delay and closes after it, a stalled response body is cut with an error at the
 //! deadline, a stalled handler answers 503, and serving then completes.
 
@@ -44,9 +44,14 @@ async fn start() -> Server {
     let drain = Drain::new(&shutdown, DELAY, TIMEOUT);
     let router = drain.bound(app());
     let served = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move { drain.closing().await })
-            .await
+        let limits = starling_config::ConnectionsConfig::default();
+        crate::serve(
+            listener,
+            router,
+            &limits,
+            async move { drain.closing().await },
+        )
+        .await
     });
     Server {
         addr,

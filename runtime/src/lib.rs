@@ -15,15 +15,20 @@
 //!   and the request middleware ([`trace_requests`]) that logs each 5xx once;
 //! - [`auth`]: the cluster's bearer token on internal writes ([`ClusterToken`],
 //!   [`require_token_for_writes`], [`authorized_client`]);
+//! - [`serve`]: the HTTP server loop with bounded connections (a cap, header-read,
+//!   idle and request-body timeouts) and graceful shutdown;
+//! - [`raise_fd_limit`]: the soft open-file limit raised to the hard one at start;
 //! - [`BUILD_INFO`]: the `starling_build_info` gauge every registry carries.
 
 pub mod auth;
 mod backoff;
 mod blocking;
 mod drain;
+mod fd_limit;
 pub mod http;
 mod http_client;
 mod metrics_registry;
+mod serve;
 mod shutdown;
 mod single_flight;
 mod spawn;
@@ -32,9 +37,11 @@ pub use auth::{ClusterToken, authorized_client, require_token_for_writes};
 pub use backoff::Backoff;
 pub use blocking::{TaskFailed, blocking};
 pub use drain::Drain;
+pub use fd_limit::{FdLimit, raise_fd_limit};
 pub use http::{ApiError, LoggedError, trace_requests};
 pub use http_client::{build_http_client, default_http_client};
 pub use metrics_registry::{BUILD_INFO, MetricsRegistry};
+pub use serve::serve;
 pub use shutdown::shutdown_on_signal;
 pub use single_flight::{Abandoned, Flight, SingleFlight};
 pub use spawn::spawn_named;

@@ -2,7 +2,6 @@
 //!
 //! Every route is documented in `docs/tracker-api.md`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -15,10 +14,10 @@ use crate::error::{Error, Result};
 use crate::handlers::{announce, metainfo, probes};
 use crate::state::TrackerState;
 use crate::sweep::maintenance_loop;
-use starling_runtime::{Drain, spawn_named};
+use starling_runtime::{Drain, serve, spawn_named};
 
 /// All tracker routes over `state`. `/announce` needs `ConnectInfo<SocketAddr>`: serve
-/// with `into_make_service_with_connect_info` (as [`run`] does) or add `MockConnectInfo`.
+/// with `starling_runtime::serve` (as [`run`] does, it adds the client address) or add `MockConnectInfo`.
 pub fn router(state: Arc<TrackerState>) -> Router {
     Router::new()
         .route("/announce", get(announce::announce))
@@ -66,9 +65,7 @@ pub async fn run(
     let identities = state.metainfo().seeds().start_refresh(tasks.clone());
 
     let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
-    let app = drain
-        .bound(router(state.clone()))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = drain.bound(router(state.clone()));
     let draining = state.clone();
     let stop_signal = async move {
         shutdown.cancelled().await;
@@ -78,8 +75,7 @@ pub async fn run(
     };
     state.set_ready(true);
     tracing::info!(listen = %local, advertise = %cfg.advertise, "tracker serving");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal)
+    let served = serve(listener, app, &cfg.connections, stop_signal)
         .await
         .map_err(Error::serve);
 
@@ -122,7 +118,10 @@ mod tests {
     }
 
     fn app(state: Arc<TrackerState>) -> Router {
-        router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
+        router(state).layer(MockConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))))
     }
 
     #[tokio::test]

@@ -30,7 +30,7 @@ pub async fn start(
     {
         return Ok(BlobCreated { name, digest }.into_response());
     }
-    let upload = state.uploads.start(&name).await?;
+    let upload = state.uploads.start(&name, request.client).await?;
     Ok(UploadStatus::accepted(upload).into_response())
 }
 

@@ -6,6 +6,8 @@
 //!   match its `Content-Range`), the file is truncated back and the hash restored to what
 //!   they were before it, so a rejected request changes nothing and the client can retry
 //!   the chunk;
+//! - no file descriptor is held between requests: each append opens the file and closes
+//!   it when done, so idle uploads cost no descriptor;
 //! - the temp file is removed when the `UploadFile` is dropped, whatever happened; the
 //!   proxy never keeps a blob after handing it to the origins.
 
@@ -33,7 +35,6 @@ const READ_CHUNK: usize = 256 << 10;
 /// An upload in progress.
 pub struct UploadFile {
     path: PathBuf,
-    file: tokio::fs::File,
     hasher: DigestHasher,
     offset: u64,
 }
@@ -42,7 +43,7 @@ impl UploadFile {
     /// Creates `<dir>/upload-<id>`; fails if it exists.
     pub async fn create(dir: &Path, id: &UploadRef) -> Result<Self> {
         let path = dir.join(format!("{FILE_PREFIX}{id}"));
-        let file = tokio::fs::OpenOptions::new()
+        tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
@@ -50,7 +51,6 @@ impl UploadFile {
             .map_err(Error::io("create the upload file", path.clone()))?;
         Ok(Self {
             path,
-            file,
             hasher: DigestHasher::new(),
             offset: 0,
         })
@@ -74,25 +74,45 @@ impl UploadFile {
         E: Into<BoxError>,
     {
         let (start, saved) = (self.offset, self.hasher.clone());
-        match self.copy(body, expected).await {
+        let mut file = self.open_at(start).await?;
+        match self.copy(&mut file, body, expected).await {
             Ok(()) => Ok(self.offset),
             Err(error) => {
                 self.hasher = saved;
                 self.offset = start;
-                self.truncate(start).await?;
+                file.set_len(start)
+                    .await
+                    .map_err(Error::io("truncate the upload file", self.path.clone()))?;
                 Err(error)
             }
         }
     }
 
+    /// The file opened for writing at `offset` (the end of what was received).
+    async fn open_at(&self, offset: u64) -> Result<tokio::fs::File> {
+        let io = || Error::io("open the upload file", self.path.clone());
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .await
+            .map_err(io())?;
+        file.seek(SeekFrom::Start(offset)).await.map_err(io())?;
+        Ok(file)
+    }
+
     /// Writes the body, hashing it; `expected` is the exact length it must have.
-    async fn copy<S, E>(&mut self, mut body: S, expected: Option<u64>) -> Result<()>
+    async fn copy<S, E>(
+        &mut self,
+        file: &mut tokio::fs::File,
+        mut body: S,
+        expected: Option<u64>,
+    ) -> Result<()>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: Into<BoxError>,
     {
         let mut received = 0u64;
-        let mut writer = BufWriter::with_capacity(WRITE_BUFFER, &mut self.file);
+        let mut writer = BufWriter::with_capacity(WRITE_BUFFER, file);
         while let Some(frame) = body.next().await {
             let data = frame.map_err(|e| Error::BodyRead {
                 received,
@@ -123,13 +143,6 @@ impl UploadFile {
             }),
             _ => Ok(()),
         }
-    }
-
-    async fn truncate(&mut self, len: u64) -> Result<()> {
-        let io = || Error::io("truncate the upload file", self.path.clone());
-        self.file.set_len(len).await.map_err(io())?;
-        self.file.seek(SeekFrom::Start(len)).await.map_err(io())?;
-        Ok(())
     }
 
     /// A fresh stream of the file's bytes, opened lazily (the origin cluster asks for

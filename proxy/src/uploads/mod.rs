@@ -14,6 +14,7 @@
 pub mod file;
 pub mod sessions;
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ use tracing::info;
 use crate::error::{BoxError, Error, Result};
 use crate::metrics::ProxyMetrics;
 use file::UploadFile;
-use sessions::{Checkout, Sessions};
+use sessions::{Checkout, SessionLimits, Sessions};
 
 /// How long a chunked upload may sit idle before it is dropped.
 pub const UPLOAD_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -60,12 +61,13 @@ impl UploadService {
     pub fn new(
         dir: PathBuf,
         idle_timeout: Duration,
+        limits: SessionLimits,
         origins: OriginCluster,
         metrics: Arc<ProxyMetrics>,
     ) -> Self {
         Self {
             dir,
-            sessions: Sessions::new(idle_timeout),
+            sessions: Sessions::new(idle_timeout, limits),
             origins,
             metrics,
         }
@@ -75,11 +77,21 @@ impl UploadService {
         &self.sessions
     }
 
-    /// Opens a chunked upload for `name`.
-    pub async fn start(&self, name: &RepoName) -> Result<UploadState> {
+    /// Opens a chunked upload for `name`, started by `client`; refused past the caps on
+    /// open uploads.
+    pub async fn start(&self, name: &RepoName, client: Option<IpAddr>) -> Result<UploadState> {
+        self.sessions.reserve(client).inspect_err(|error| {
+            tracing::debug!(%name, %error, "upload refused");
+        })?;
         let id = new_upload_id();
-        let file = UploadFile::create(&self.dir, &id).await?;
-        self.sessions.insert(name.clone(), id.clone(), file);
+        let file = match UploadFile::create(&self.dir, &id).await {
+            Ok(file) => file,
+            Err(error) => {
+                self.sessions.release(client);
+                return Err(error);
+            }
+        };
+        self.sessions.insert(name.clone(), id.clone(), client, file);
         self.count_open();
         info!(%name, upload = %id, "upload started");
         Ok(UploadState {

@@ -6,11 +6,17 @@
 //! [`Sessions::reap`], and dropping an [`UploadFile`] deletes its temp file, so an
 //! abandoned upload leaves nothing behind.
 //!
+//! Uploads are capped in total and per client IP ([`SessionLimits`]): past either cap a
+//! new upload is refused ([`Error::TooManyUploads`]), so one client cannot fill the
+//! map or the upload directory. An idle upload holds no file descriptor (its file is
+//! opened per request, [`UploadFile`]).
+//!
 //! Lock order: the map lock (a std mutex, never held across an await) is taken before
 //! a session's lock, and only with `try_lock` while the map lock is held; requests clone
 //! the session out of the map, release the map lock, then await the session lock.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,18 +31,48 @@ use crate::uploads::file::UploadFile;
 /// One upload in progress.
 struct Session {
     name: RepoName,
+    /// The client that started it, counted against its per-client cap.
+    client: Option<IpAddr>,
     /// `None` once reaped, finished or cancelled: a request that raced with either
     /// sees the upload as unknown.
     file: Option<UploadFile>,
     last_used: Instant,
 }
 
-type SessionMap = HashMap<UploadRef, Arc<tokio::sync::Mutex<Session>>>;
+/// The uploads in progress and the slots they (and uploads being created) hold.
+#[derive(Default)]
+struct SessionMap {
+    sessions: HashMap<UploadRef, Arc<tokio::sync::Mutex<Session>>>,
+    open: usize,
+    per_client: HashMap<IpAddr, usize>,
+}
+
+impl SessionMap {
+    fn release(&mut self, client: Option<IpAddr>) {
+        self.open -= 1;
+        if let Some(client) = client
+            && let Some(count) = self.per_client.get_mut(&client)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.per_client.remove(&client);
+            }
+        }
+    }
+}
+
+/// How many uploads may be open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub total: usize,
+    pub per_client: usize,
+}
 
 /// The uploads in progress.
 pub struct Sessions {
     map: Mutex<SessionMap>,
     idle_timeout: Duration,
+    limits: SessionLimits,
 }
 
 /// Exclusive use of one upload for the length of a request.
@@ -46,32 +82,66 @@ pub struct Checkout {
 }
 
 impl Sessions {
-    pub fn new(idle_timeout: Duration) -> Self {
+    pub fn new(idle_timeout: Duration, limits: SessionLimits) -> Self {
         Self {
             map: Mutex::default(),
             idle_timeout,
+            limits,
         }
+    }
+
+    /// Takes a slot for a new upload from `client`, or refuses past a cap; the slot is
+    /// given back by [`Self::release`] if the upload is not inserted, otherwise when
+    /// the upload is removed, reaped or cleared.
+    pub fn reserve(&self, client: Option<IpAddr>) -> Result<()> {
+        let mut map = self.lock();
+        if map.open >= self.limits.total {
+            return Err(Error::TooManyUploads {
+                client,
+                limit: self.limits.total,
+            });
+        }
+        if let Some(client) = client {
+            let count = map.per_client.entry(client).or_default();
+            if *count >= self.limits.per_client {
+                return Err(Error::TooManyUploads {
+                    client: Some(client),
+                    limit: self.limits.per_client,
+                });
+            }
+            *count += 1;
+        }
+        map.open += 1;
+        Ok(())
+    }
+
+    /// Gives back a slot [`Self::reserve`] took for an upload that was never inserted.
+    pub fn release(&self, client: Option<IpAddr>) {
+        self.lock().release(client);
     }
 
     pub fn idle_timeout(&self) -> Duration {
         self.idle_timeout
     }
 
-    /// Registers upload `id` of repository `name`.
-    pub fn insert(&self, name: RepoName, id: UploadRef, file: UploadFile) {
+    /// Registers upload `id` of repository `name`, started by `client` in the slot
+    /// [`Self::reserve`] took.
+    pub fn insert(&self, name: RepoName, id: UploadRef, client: Option<IpAddr>, file: UploadFile) {
         let session = Session {
             name,
+            client,
             file: Some(file),
             last_used: Instant::now(),
         };
         self.lock()
+            .sessions
             .insert(id, Arc::new(tokio::sync::Mutex::new(session)));
     }
 
     /// Takes exclusive use of upload `id`, which must belong to `name`.
     pub async fn checkout(&self, name: &RepoName, id: &UploadRef) -> Result<Checkout> {
         let unknown = || Error::UploadUnknown { id: id.clone() };
-        let session = self.lock().get(id).cloned().ok_or_else(unknown)?;
+        let session = self.lock().sessions.get(id).cloned().ok_or_else(unknown)?;
         let mut guard = session.lock_owned().await;
         if guard.name != *name || guard.file.is_none() {
             return Err(unknown());
@@ -86,7 +156,11 @@ impl Sessions {
     /// Forgets the upload and hands its file to the caller (to push, or to drop and so
     /// delete).
     pub fn remove(&self, mut checkout: Checkout) -> UploadFile {
-        self.lock().remove(&checkout.id);
+        let mut map = self.lock();
+        if map.sessions.remove(&checkout.id).is_some() {
+            map.release(checkout.guard.client);
+        }
+        drop(map);
         checkout
             .guard
             .file
@@ -98,7 +172,9 @@ impl Sessions {
     /// use by a request. Returns how many were dropped.
     pub fn reap(&self, now: Instant) -> usize {
         let mut dropped = Vec::new();
-        self.lock().retain(|id, session| {
+        let mut released = Vec::new();
+        let mut map = self.lock();
+        map.sessions.retain(|id, session| {
             let Ok(mut session) = session.try_lock() else {
                 return true;
             };
@@ -106,9 +182,14 @@ impl Sessions {
                 return true;
             }
             dropped.extend(session.file.take());
+            released.push(session.client);
             info!(upload = %id, name = %session.name, "idle upload dropped");
             false
         });
+        for client in released {
+            map.release(client);
+        }
+        drop(map);
         // Temp files are deleted outside the map lock.
         let count = dropped.len();
         drop(dropped);
@@ -117,7 +198,12 @@ impl Sessions {
 
     /// Drops every upload (at shutdown), deleting the temp files of those not in use.
     pub fn clear(&self) {
-        let sessions: Vec<_> = self.lock().drain().collect();
+        let sessions: Vec<_> = {
+            let mut map = self.lock();
+            map.open = 0;
+            map.per_client.clear();
+            map.sessions.drain().collect()
+        };
         for (_, session) in sessions {
             if let Ok(mut session) = session.try_lock() {
                 session.file.take();
@@ -127,7 +213,7 @@ impl Sessions {
 
     /// Uploads in progress.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().sessions.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -165,6 +251,34 @@ impl Checkout {
 mod tests {
     use super::*;
 
+    const LIMITS: SessionLimits = SessionLimits {
+        total: 3,
+        per_client: 2,
+    };
+
+    #[test]
+    fn uploads_are_capped_per_client_and_in_total() {
+        let sessions = Sessions::new(Duration::from_secs(60), LIMITS);
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        sessions.reserve(Some(a)).unwrap();
+        sessions.reserve(Some(a)).unwrap();
+        assert!(matches!(
+            sessions.reserve(Some(a)),
+            Err(Error::TooManyUploads { limit: 2, .. })
+        ));
+        sessions.reserve(Some(b)).unwrap();
+        assert!(matches!(
+            sessions.reserve(Some(b)),
+            Err(Error::TooManyUploads { limit: 3, .. })
+        ));
+        sessions.release(Some(a));
+        sessions.reserve(Some(b)).unwrap();
+        assert!(
+            sessions.reserve(None).is_err(),
+            "the total cap counts everyone"
+        );
+    }
+
     fn files(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir).unwrap().count()
     }
@@ -176,15 +290,16 @@ mod tests {
         id: &str,
     ) -> UploadRef {
         let id = UploadRef::parse(id).unwrap();
+        sessions.reserve(None).unwrap();
         let file = UploadFile::create(dir, &id).await.unwrap();
-        sessions.insert(name.clone(), id.clone(), file);
+        sessions.insert(name.clone(), id.clone(), None, file);
         id
     }
 
     #[tokio::test]
     async fn uploads_belong_to_their_repository() {
         let dir = tempfile::tempdir().unwrap();
-        let sessions = Sessions::new(Duration::from_secs(60));
+        let sessions = Sessions::new(Duration::from_secs(60), LIMITS);
         let name = RepoName::parse("team/app").unwrap();
         let id = start(dir.path(), &sessions, &name, "u1").await;
         let other = RepoName::parse("team/other").unwrap();
@@ -205,7 +320,7 @@ mod tests {
     #[tokio::test]
     async fn idle_uploads_are_reaped_and_their_files_deleted() {
         let dir = tempfile::tempdir().unwrap();
-        let sessions = Sessions::new(Duration::from_secs(60));
+        let sessions = Sessions::new(Duration::from_secs(60), LIMITS);
         let name = RepoName::parse("a").unwrap();
         let idle = start(dir.path(), &sessions, &name, "idle").await;
         let busy = start(dir.path(), &sessions, &name, "busy").await;
