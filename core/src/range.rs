@@ -98,6 +98,10 @@ pub fn parse_chunk_range(header: &str) -> Result<ByteRange> {
     if last < first {
         return Err(bad("last is before first"));
     }
+    // `0-18446744073709551615` would hold 2^64 bytes: its byte count overflows u64.
+    if last == u64::MAX {
+        return Err(bad("last is past the largest blob size"));
+    }
     Ok(ByteRange { first, last })
 }
 
@@ -155,5 +159,16 @@ mod tests {
             let err = parse_chunk_range(junk).unwrap_err();
             assert!(matches!(err, Error::BadHeader { .. }), "{junk:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_chunk_ending_at_u64_max_is_refused_not_an_overflowing_count() {
+        // Found by the `range` fuzz target: byte_count() overflowed on this chunk.
+        for header in ["0-18446744073709551615", "bytes 0-18446744073709551615/*"] {
+            let err = parse_chunk_range(header).unwrap_err();
+            assert!(err.to_string().contains("largest blob size"), "{err}");
+        }
+        let widest = parse_chunk_range("0-18446744073709551614").unwrap();
+        assert_eq!(widest.byte_count(), u64::MAX);
     }
 }
