@@ -75,7 +75,9 @@ async fn main() -> ExitCode {
             logging::init(format);
             // Before any component opens a socket: the soft limit (often 1024) is
             // far below what thousands of connections and uploads need.
-            let _ = starling_runtime::raise_fd_limit();
+            if serves(&cli.command) {
+                let _ = starling_runtime::raise_fd_limit();
+            }
             run(cli.command).await
         }
         Err(message) => Err(message),
@@ -86,6 +88,19 @@ async fn main() -> ExitCode {
             eprintln!("{message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Whether `command` runs servers (and so needs the raised fd limit), not a check.
+fn serves(command: &Command) -> bool {
+    match command {
+        Command::Agent(arg)
+        | Command::Tracker(arg)
+        | Command::Origin(arg)
+        | Command::BuildIndex(arg)
+        | Command::Proxy(arg) => !arg.check,
+        Command::Dev(_) | Command::Bench(_) => true,
+        Command::ContainerdHosts(_) => false,
     }
 }
 
