@@ -26,6 +26,10 @@ pub struct DevArgs {
     /// Read blobs and tags through from this registry instead of the local filesystem.
     #[arg(long)]
     pub upstream_registry: Option<String>,
+    /// The registry `--upstream-registry` mirrors (e.g. `docker.io`): only its images
+    /// (`docker.io/library/alpine`) are read through, the rest stays local.
+    #[arg(long, requires = "upstream_registry")]
+    pub mirror_of: Option<String>,
     /// First port of the cluster: proxy on it, origin 0 (peer, HTTP), tracker and
     /// build-index on the next four, origin k on base+100k+1 and +2, agent k from
     /// base+1000(k+1).
@@ -36,6 +40,7 @@ pub struct DevArgs {
 pub async fn run(args: DevArgs) -> Result<(), String> {
     let spec = ClusterSpec {
         upstream_registry: args.upstream_registry.clone(),
+        upstream_mirror_of: args.mirror_of.clone(),
         ports: PortPlan::Fixed {
             base: args.base_port,
         },
@@ -66,9 +71,13 @@ pub async fn run(args: DevArgs) -> Result<(), String> {
 /// What runs where, and the commands to try.
 fn summary(cluster: &LocalCluster, args: &DevArgs) -> String {
     let mut out = String::new();
-    let storage = match &args.upstream_registry {
-        Some(url) => format!("read through from {url}"),
-        None => format!(
+    let storage = match (&args.upstream_registry, &args.mirror_of) {
+        (Some(url), Some(mirrored)) => format!(
+            "{mirrored} images read through from {url}, the rest under {}",
+            args.data_dir.join("backend").display()
+        ),
+        (Some(url), None) => format!("read through from {url}"),
+        (None, _) => format!(
             "filesystem under {}",
             args.data_dir.join("backend").display()
         ),

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use starling_core::Digest;
-use starling_testkit::{poll_until, random_port};
+use starling_testkit::{poll_until, random_port, restartable_ports};
 
 /// A `starling dev` process and where it listens.
 struct Dev {
@@ -34,8 +34,10 @@ impl Dev {
     /// One attempt; `None` if a port of the plan was in use.
     async fn try_start(extra: &[&str]) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
-        // Agent 0 sits 1000 ports above the base; keep the whole plan below 65535.
-        let base = 20_000 + random_port() % 30_000;
+        // Agent 0 sits 1000 ports above the base; keep the whole plan out of the
+        // ephemeral range, where outgoing connections could hold a port of it.
+        let ports = restartable_ports();
+        let base = ports.start + random_port() % (ports.end - ports.start - 1_100);
         let log = dir.path().join("stderr.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_starling"))
             .args(["dev", "--agents", "1", "--base-port", &base.to_string()])

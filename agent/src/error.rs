@@ -12,8 +12,8 @@ pub enum Error {
     Invalid(#[from] starling_core::Error),
 
     #[error(
-        "registry {ns:?} (from ?ns=) is no repository name component; list it in the agent's \
-         cluster_registries if it is this cluster's proxy"
+        "registry {ns:?} (from ?ns=) is not a registry host or host:port; list it in the \
+         agent's cluster_registries if it is this cluster's proxy"
     )]
     MirrorNamespace { ns: String },
 

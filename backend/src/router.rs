@@ -150,6 +150,7 @@ mod tests {
             password: None,
             password_file: None,
             timeout: std::time::Duration::from_secs(1),
+            mirror_of: None,
         };
         let err = build_backend(&config).unwrap_err();
         assert!(err.to_string().contains("url"), "{err}");

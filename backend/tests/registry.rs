@@ -19,7 +19,7 @@ use starling_core::registry::media_type::{
 };
 use starling_core::{Digest, DigestHasher, RepoName, Tag};
 use starling_testkit::oci::{Image, Layout, OciImage};
-use starling_testkit::{ServerProcess, require_program, run_command as run};
+use starling_testkit::{DistributionRegistry, ServerProcess, require_program, run_command as run};
 use tempfile::TempDir;
 
 const USER: &str = "starling";
@@ -45,23 +45,12 @@ enum Format {
 
 impl Fixture {
     async fn start(with_auth: bool) -> Self {
-        require_program("docker-registry", "apt-get install -y docker-registry");
         require_program("skopeo", "apt-get install -y skopeo");
         let dir = tempfile::tempdir().unwrap();
         let auth = with_auth.then(|| write_htpasswd(dir.path()));
-        let root = dir.path().to_owned();
-        let server = ServerProcess::start(
-            "docker-registry",
-            |port| {
-                let config = root.join(format!("config-{port}.yml"));
-                std::fs::write(&config, registry_config(&root, port, auth.as_deref())).unwrap();
-                let mut command = Command::new("docker-registry");
-                command.arg("serve").arg(config);
-                command
-            },
-            |port| format!("listening on 127.0.0.1:{port}"),
-        )
-        .await;
+        let server = DistributionRegistry::start(dir.path(), auth.as_deref())
+            .await
+            .server;
         let image = OciImage::write(&dir.path().join("image"), "v1", 300_000);
         let fixture = Self {
             dir,
@@ -144,6 +133,7 @@ impl Fixture {
             password: credentials.map(|c| c.1.to_owned()),
             password_file: None,
             timeout: Duration::from_secs(30),
+            mirror_of: None,
         })
         .unwrap()
     }
@@ -159,20 +149,6 @@ fn write_htpasswd(dir: &Path) -> std::path::PathBuf {
     );
     std::fs::write(&path, line).unwrap();
     path
-}
-
-fn registry_config(root: &Path, port: u16, htpasswd: Option<&Path>) -> String {
-    let auth = htpasswd.map_or(String::new(), |path| {
-        format!(
-            "auth:\n  htpasswd:\n    realm: starling-test\n    path: {}\n",
-            path.display()
-        )
-    });
-    format!(
-        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-         http:\n  addr: 127.0.0.1:{port}\n{auth}",
-        root.join("storage").display()
-    )
 }
 
 fn repo(name: &str) -> RepoName {

@@ -14,6 +14,7 @@ use starling_config::{
     AgentConfig, AuthConfig, BackendConfig, BuildIndexConfig, ClusterConfig, NamespaceBackend,
     OriginConfig, P2pConfig, ProxyConfig, StoreConfig, TrackerConfig,
 };
+use starling_core::registry_name::registry_component;
 use starling_runtime::ClusterToken;
 
 use crate::spec::ClusterSpec;
@@ -129,31 +130,67 @@ pub fn agent(
         store: StoreConfig::with_root(spec.data_dir.join(format!("agent-{k}/store"))),
         trackers: vec![addrs.tracker.to_string()],
         build_index: vec![addrs.build_index.to_string()],
-        cluster_registries: vec![
-            addrs.proxy.to_string(),
-            format!("localhost:{}", addrs.proxy.port()),
-        ],
+        cluster_registries: cluster_registries(spec, addrs),
         ..AgentConfig::default()
     }
 }
 
-/// Blobs and tags: the filesystem under the data dir, or the upstream registry.
+/// Blobs and tags: the filesystem under the data dir, or the upstream registry (for
+/// every repository, or, as a mirror, for those under the mirrored registry's name).
 fn backends(spec: &ClusterSpec, dir: &Path) -> Vec<NamespaceBackend> {
-    let backend = match &spec.upstream_registry {
-        Some(url) => BackendConfig::Registry {
-            url: url.clone(),
-            username: None,
-            password: None,
-            password_file: None,
-            timeout: starling_config::backend::default_registry_timeout(),
-        },
-        None => BackendConfig::Filesystem {
-            root: dir.join("backend"),
-        },
+    let filesystem = |namespace: &str| {
+        NamespaceBackend::filesystem(namespace, dir.join("backend"))
+            .expect("a valid namespace pattern")
     };
-    let all = NamespaceBackend::filesystem(".*", dir.join("backend"))
-        .expect("`.*` is a valid namespace pattern");
-    vec![NamespaceBackend { backend, ..all }]
+    let Some(url) = &spec.upstream_registry else {
+        return vec![filesystem(".*")];
+    };
+    let registry = BackendConfig::Registry {
+        url: url.clone(),
+        username: None,
+        password: None,
+        password_file: None,
+        timeout: starling_config::backend::default_registry_timeout(),
+        mirror_of: spec.upstream_mirror_of.clone(),
+    };
+    match &spec.upstream_mirror_of {
+        None => vec![NamespaceBackend {
+            backend: registry,
+            ..filesystem(".*")
+        }],
+        Some(mirrored) => {
+            let component = registry_component(mirrored).unwrap_or_else(|_| mirrored.clone());
+            let mirrored = format!("{}/.*", regex::escape(&component));
+            vec![
+                NamespaceBackend {
+                    backend: registry,
+                    ..filesystem(&mirrored)
+                },
+                filesystem(".*"),
+            ]
+        }
+    }
+}
+
+/// The names containerd gives in `?ns=` for images of this cluster: its proxy's
+/// addresses, and the upstream registry's `host:port` when the cluster fronts one
+/// registry as its source of truth (not as a mirror).
+fn cluster_registries(spec: &ClusterSpec, addrs: &BoundAddrs) -> Vec<String> {
+    let mut registries = vec![
+        addrs.proxy.to_string(),
+        format!("localhost:{}", addrs.proxy.port()),
+    ];
+    if spec.upstream_mirror_of.is_none()
+        && let Some(url) = &spec.upstream_registry
+        && let Ok(url) = reqwest::Url::parse(url)
+        && let Some(host) = url.host_str()
+    {
+        registries.push(match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        });
+    }
+    registries
 }
 
 #[cfg(test)]
@@ -194,6 +231,43 @@ mod tests {
         assert_eq!(extra.registry_listen, loopback(0));
         assert_eq!(member.store.root, Path::new("/data/agent-0/store"));
         assert_eq!(extra.store.root, Path::new("/data/agent-1/store"));
+    }
+
+    #[test]
+    fn an_upstream_is_a_cluster_registry_unless_it_is_mirrored() {
+        let addrs = BoundAddrs {
+            proxy: loopback(1),
+            origins: vec![loopback(2)],
+            origin_peers: vec![loopback(0)],
+            tracker: loopback(3),
+            build_index: loopback(4),
+            agents: vec![],
+        };
+        let fronting = ClusterSpec {
+            upstream_registry: Some("http://127.0.0.1:5000".to_owned()),
+            ..ClusterSpec::dev("/data", 1)
+        };
+        let registries = cluster_registries(&fronting, &addrs);
+        assert!(
+            registries.contains(&"127.0.0.1:5000".to_owned()),
+            "{registries:?}"
+        );
+        assert_eq!(backends(&fronting, Path::new("/data")).len(), 1);
+
+        let mirroring = ClusterSpec {
+            upstream_mirror_of: Some("docker.io".to_owned()),
+            ..fronting
+        };
+        let registries = cluster_registries(&mirroring, &addrs);
+        assert!(
+            !registries.contains(&"127.0.0.1:5000".to_owned()),
+            "{registries:?}"
+        );
+        let backends = backends(&mirroring, Path::new("/data"));
+        assert_eq!(backends[0].backend.kind(), "registry");
+        assert!(backends[0].namespace.is_match("docker.io/library/alpine"));
+        assert!(!backends[0].namespace.is_match("team/app"));
+        assert_eq!(backends[1].backend.kind(), "filesystem");
     }
 
     #[test]

@@ -75,6 +75,11 @@ pub struct ClusterSpec {
     pub ports: PortPlan,
     /// Read blobs and tags through from this registry instead of the filesystem backend.
     pub upstream_registry: Option<String>,
+    /// The registry `upstream_registry` mirrors (`docker.io`): only repositories under
+    /// that name (`docker.io/library/alpine`) are read through, with the name stripped
+    /// upstream; everything else stays on the filesystem backend. Unset: the upstream
+    /// holds every repository under its own names.
+    pub upstream_mirror_of: Option<String>,
     /// Ingress and egress cap of every agent (benchmarks).
     pub agent_rate: Option<ByteRate>,
     /// Egress cap of every origin's peer port (benchmarks).
@@ -92,6 +97,7 @@ impl ClusterSpec {
             replicas: default_replicas(DEFAULT_ORIGINS),
             ports: PortPlan::DEV,
             upstream_registry: None,
+            upstream_mirror_of: None,
             agent_rate: None,
             origin_rate: None,
         }

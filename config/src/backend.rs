@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+use starling_core::registry_name::registry_component;
 
 use crate::error::{Error, Result};
 use crate::pattern;
@@ -111,6 +112,12 @@ pub enum BackendConfig {
         /// Timeout of one request to the registry.
         #[serde(default = "default_registry_timeout", with = "crate::units::duration")]
         timeout: Duration,
+        /// The registry this one mirrors or is, as clients name it (`docker.io`,
+        /// `harbor.corp:443`): Starling's names for its images start with that registry
+        /// (`docker.io/library/alpine`), and this component is stripped before asking the
+        /// upstream (`library/alpine`). Unset: names go upstream unchanged.
+        #[serde(default)]
+        mirror_of: Option<String>,
     },
 }
 
@@ -219,8 +226,17 @@ impl BackendConfig {
                 password,
                 password_file,
                 timeout,
+                mirror_of,
             } => {
                 http_url("url", url)?;
+                if let Some(registry) = mirror_of {
+                    registry_component(registry).map_err(|_| {
+                        Error::invalid(
+                            "mirror_of",
+                            format!("{registry:?} is not a registry host or host:port"),
+                        )
+                    })?;
+                }
                 one_of(("password", password), ("password_file", password_file))?;
                 both_or_neither(
                     ("username", username.is_some()),
@@ -545,5 +561,17 @@ mod tests {
         .to_string();
         assert!(err.starts_with(".[0].namespace: invalid regex"), "{err}");
         assert!(err.contains("line 1 column 14"), "{err}");
+    }
+
+    #[test]
+    fn mirror_of_names_a_registry_host() {
+        let ok = parse(
+            "- namespace: docker\\.io/.*\n  backend: {type: registry, url: 'http://127.0.0.1:5000', mirror_of: docker.io}",
+        );
+        validate_backends("backends", &ok).unwrap();
+        let err = invalid(
+            "- namespace: x/.*\n  backend: {type: registry, url: 'http://127.0.0.1:5000', mirror_of: 'a/b'}",
+        );
+        assert!(err.contains("backends[0].backend.mirror_of"), "{err}");
     }
 }

@@ -17,6 +17,7 @@ pub mod piece;
 pub mod range;
 pub mod reference;
 pub mod registry;
+pub mod registry_name;
 pub mod ring;
 
 pub use bitfield::Bitfield;

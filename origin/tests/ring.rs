@@ -10,7 +10,9 @@ use futures::StreamExt;
 use starling_clients::{ClientError, OriginCluster};
 use starling_config::OriginConfig;
 use starling_core::{DigestHasher, RepoName};
-use starling_testkit::{BlobFixture, OriginFixture, loopback_listener, origin_config, wait_until};
+use starling_testkit::{
+    BlobFixture, OriginFixture, loopback_listener, origin_config, restartable_listener, wait_until,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -51,7 +53,7 @@ async fn uploads_reach_every_owner_and_reads_survive_a_dead_origin() {
     let dir = tempfile::tempdir().unwrap();
     let mut listeners = Vec::new();
     for _ in 0..3 {
-        listeners.push(loopback_listener().await);
+        listeners.push(restartable_listener().await);
     }
     let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
     let mut origins: Vec<Option<OriginFixture>> = listeners

@@ -12,6 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::{Method, request::Parts};
 use axum::response::{IntoResponse, Response};
 use starling_core::registry::{Endpoint, parse_path};
+use starling_core::registry_name::canonical;
 use starling_registry::headers::{self, API_VERSION, API_VERSION_VALUE};
 use starling_registry::{RegistryQuery, ping};
 use starling_runtime::ApiError;
@@ -69,7 +70,34 @@ async fn authorize(state: &ProxyState, parts: &Parts) -> Result<Endpoint, ApiErr
             return Err(error.into());
         }
     }
-    Ok(endpoint?)
+    Ok(canonical_names(endpoint?))
+}
+
+/// Pushes land under the name pulls look up: `docker.io/alpine` is stored as
+/// `docker.io/library/alpine` (see `starling_core::registry_name`).
+fn canonical_names(endpoint: Endpoint) -> Endpoint {
+    use Endpoint as E;
+    match endpoint {
+        E::Tags { name } => E::Tags {
+            name: canonical(name),
+        },
+        E::Manifest { name, reference } => E::Manifest {
+            name: canonical(name),
+            reference,
+        },
+        E::Blob { name, digest } => E::Blob {
+            name: canonical(name),
+            digest,
+        },
+        E::StartUpload { name } => E::StartUpload {
+            name: canonical(name),
+        },
+        E::Upload { name, id } => E::Upload {
+            name: canonical(name),
+            id,
+        },
+        other => other,
+    }
 }
 
 async fn dispatch(

@@ -172,6 +172,24 @@ async fn unknown_uploads_are_404() {
 }
 
 #[tokio::test]
+async fn pushes_of_docker_hub_images_land_under_their_canonical_name() {
+    let h = Harness::new().await;
+    let location = h.start_upload("docker.io/alpine").await;
+    assert!(
+        location.starts_with("/v2/docker.io/library/alpine/blobs/uploads/"),
+        "{location}"
+    );
+    let spelled = location.replace("docker.io/library/alpine", "index.docker.io/alpine");
+    let request = Request::get(spelled).body(Body::empty()).unwrap();
+    let response = h.send(request).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::NO_CONTENT,
+        "another spelling of the same repository finds the upload"
+    );
+}
+
+#[tokio::test]
 async fn chunks_must_continue_at_the_offset() {
     let h = Harness::new().await;
     let location = h.start_upload("team/app").await;

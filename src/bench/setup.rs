@@ -68,6 +68,7 @@ pub async fn start_cluster(
         replicas: topology.replicas(),
         ports: PortPlan::Ephemeral,
         upstream_registry: None,
+        upstream_mirror_of: None,
         agent_rate: rates.agent,
         origin_rate: rates.origin,
     };

@@ -3,8 +3,9 @@
 //!
 //! - [`wait_until`]: poll a condition with a deadline instead of sleeping blindly;
 //! - [`BlobFixture`]: deterministic incompressible blobs with their digest;
-//! - [`ServerProcess`] and [`MotoServer`]: external servers (moto_server) on a random
-//!   high port, retried on another port if one is taken, restartable on the same port;
+//! - [`ServerProcess`], [`MotoServer`] and [`DistributionRegistry`]: external servers
+//!   (moto_server, docker-registry) on a random port outside the ephemeral range,
+//!   retried on another port if one is taken, restartable on the same port;
 //! - [`OriginFixture`] and [`BuildIndexFixture`]: an origin or a build-index served by
 //!   its `run` on a listener bound to `127.0.0.1:0`;
 //! - [`CountingBackend`]: a backend wrapper that counts requests and can hold or fail them;
@@ -14,6 +15,7 @@ mod backend;
 mod blob;
 mod build_index;
 pub mod clients;
+mod distribution;
 mod moto;
 pub mod oci;
 mod origin;
@@ -25,9 +27,10 @@ use std::time::{Duration, Instant};
 pub use backend::CountingBackend;
 pub use blob::{BlobFixture, pseudo_random};
 pub use build_index::BuildIndexFixture;
+pub use distribution::DistributionRegistry;
 pub use moto::MotoServer;
-pub use origin::{OriginFixture, loopback_listener, origin_config};
-pub use process::{ServerProcess, random_port, require_program, run_command};
+pub use origin::{OriginFixture, loopback_listener, origin_config, restartable_listener};
+pub use process::{ServerProcess, random_port, require_program, restartable_ports, run_command};
 
 /// How often [`wait_until`] re-checks its condition.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(20);

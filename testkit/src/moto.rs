@@ -12,6 +12,8 @@ use starling_config::BackendConfig;
 use crate::process::{ServerProcess, require_program};
 use crate::wait_until;
 
+const RESTART_ATTEMPTS: usize = 5;
+
 /// A running (or stopped) moto_server with one bucket.
 pub struct MotoServer {
     process: Option<ServerProcess>,
@@ -79,10 +81,24 @@ impl MotoServer {
     /// Starts the server again on the same port and recreates the bucket.
     pub async fn restart(&mut self) {
         self.stop();
-        let process = ServerProcess::start_on("moto_server", self.port, command, ready)
-            .await
-            .unwrap_or_else(|log| panic!("moto_server cannot restart on its port: {log}"));
-        self.process = Some(process);
+        // The port is outside the ephemeral range (see `restartable_ports`), so nothing
+        // should hold it; a few spaced tries still cover a socket the kernel is releasing.
+        let mut failures = Vec::new();
+        for _ in 0..RESTART_ATTEMPTS {
+            match ServerProcess::start_on("moto_server", self.port, command, ready).await {
+                Ok(process) => {
+                    self.process = Some(process);
+                    break;
+                }
+                Err(log) => failures.push(log),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert!(
+            self.process.is_some(),
+            "moto_server cannot restart on its port:\n{}",
+            failures.join("\n")
+        );
         self.create_bucket().await;
     }
 

@@ -23,6 +23,21 @@ pub async fn loopback_listener() -> TcpListener {
         .expect("bind a loopback listener")
 }
 
+/// A loopback listener on a port outside the ephemeral range, for a server that a test
+/// stops and starts again on the same address (see [`crate::restartable_ports`]).
+pub async fn restartable_listener() -> TcpListener {
+    for _ in 0..20 {
+        let port = crate::random_port();
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
+            return listener;
+        }
+    }
+    panic!(
+        "no free port in {:?} after 20 tries",
+        crate::restartable_ports()
+    );
+}
+
 /// A test configuration: the store under `root`, this origin advertised as
 /// `advertise` on a ring of `hosts`, the peer listener on a free loopback port, fast
 /// health checks and short retry backoffs.

@@ -15,10 +15,31 @@ use std::time::{Duration, Instant};
 const START_ATTEMPTS: usize = 5;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A random port in 20000..60000, away from the usual ephemeral range start.
+/// Ports outside the kernel's ephemeral range (`net.ipv4.ip_local_port_range`).
+///
+/// A server restarted on its old port must find it free; inside the ephemeral range any
+/// outgoing connection on the machine may have taken it as its source port meanwhile (a
+/// client retrying the stopped server can even connect to itself), and the restart
+/// fails with "Address already in use". CI saw exactly that with moto_server.
+pub fn restartable_ports() -> std::ops::Range<u16> {
+    const FLOOR: u16 = 10_000;
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    if ephemeral_start > FLOOR + 5_000 {
+        FLOOR..ephemeral_start
+    } else {
+        // An unusual machine whose ephemeral range starts low: fall back to a fixed band.
+        FLOOR..FLOOR + 5_000
+    }
+}
+
+/// A random port from [`restartable_ports`].
 pub fn random_port() -> u16 {
+    let ports = restartable_ports();
     let random = RandomState::new().build_hasher().finish();
-    20_000 + (random % 40_000) as u16
+    ports.start + (random % u64::from(ports.end - ports.start)) as u16
 }
 
 /// Fails with an install hint when `program` is not on the PATH.

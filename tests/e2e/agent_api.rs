@@ -162,7 +162,7 @@ async fn containerd_ns_maps_registries_to_namespaces() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(response).await, "MANIFEST_UNKNOWN");
 
-    let invalid = "/v2/team/app/manifests/1?ns=registry:5000";
+    let invalid = "/v2/team/app/manifests/1?ns=registry/path";
     let response = http
         .get(cluster.agent_url(0, invalid))
         .send()

@@ -21,21 +21,40 @@ const SOCKET: &str = "/run/docker/containerd/containerd.sock";
 /// The image the test fetches (named after another registry).
 const IMAGE: &str = "registry.example/team/ctr:1";
 
-/// A containerd namespace of this test run: the image record `ctr content fetch` makes,
-/// the content, and the namespace itself are removed when dropped.
-struct Namespace(String);
+/// A containerd namespace of this test run: the image record `ctr content fetch` makes
+/// for `image`, the content, and the namespace itself are removed when dropped.
+pub struct Namespace {
+    name: String,
+    image: String,
+}
 
 impl Namespace {
-    fn new() -> Self {
+    pub fn new(image: &str) -> Self {
         let unique = BlobFixture::random(8).digest.to_string();
-        Self(format!("starling-e2e-{}", &unique[7..19]))
+        Self {
+            name: format!("starling-e2e-{}", &unique[7..19]),
+            image: image.to_owned(),
+        }
     }
 
     /// `ctr --address SOCKET --namespace <this> args…`.
-    fn ctr(&self, args: &[&str]) -> Vec<String> {
-        let mut all = vec!["--address", SOCKET, "--namespace", &self.0];
+    pub fn ctr(&self, args: &[&str]) -> Vec<String> {
+        let mut all = vec!["--address", SOCKET, "--namespace", &self.name];
         all.extend_from_slice(args);
         all.into_iter().map(str::to_owned).collect()
+    }
+
+    /// `ctr content fetch` of the image through the registry hosts under `hosts_dir`.
+    pub async fn fetch(&self, hosts_dir: &Path) {
+        let hosts = arg(hosts_dir);
+        // Test images' layers are no tars, so content is fetched rather than unpacked.
+        let fetch = self.ctr(&["content", "fetch", "--hosts-dir", &hosts, &self.image]);
+        let fetched = run("ctr", &as_args(&fetch), &[]).await;
+        assert!(
+            fetched.success,
+            "ctr content fetch {} failed:\n{}",
+            self.image, fetched.text
+        );
     }
 }
 
@@ -43,11 +62,20 @@ impl Drop for Namespace {
     fn drop(&mut self) {
         // Blocking is fine here: the test is over. A namespace must be empty to go.
         let ctr = |args: Vec<String>| std::process::Command::new("ctr").args(args).output();
-        let _ = ctr(self.ctr(&["images", "rm", "--sync", IMAGE]));
+        let _ = ctr(self.ctr(&["images", "rm", "--sync", &self.image]));
         let _ = ctr(self.ctr(&["content", "prune", "references"]));
-        let no_namespace = ["--address", SOCKET, "namespaces", "remove", &self.0];
+        let no_namespace = ["--address", SOCKET, "namespaces", "remove", &self.name];
         let _ = ctr(no_namespace.map(str::to_owned).to_vec());
     }
+}
+
+/// Fails unless containerd's ctr and the docker engine's containerd socket are here.
+pub fn require_containerd() {
+    require_program("ctr", "apt-get install -y containerd");
+    assert!(
+        Path::new(SOCKET).exists(),
+        "{SOCKET} is missing: the docker engine's containerd must be running"
+    );
 }
 
 /// Writes `<dir>/<registry>/hosts.toml` that sends pulls of `registry` to `mirror`,
@@ -63,11 +91,7 @@ pub fn write_hosts_toml(dir: &Path, registry: &str, server: &str, mirror: &str) 
 
 #[tokio::test]
 async fn containerd_pulls_through_the_agent_as_a_mirror() {
-    require_program("ctr", "apt-get install -y containerd");
-    assert!(
-        Path::new(SOCKET).exists(),
-        "{SOCKET} is missing: the docker engine's containerd must be running"
-    );
+    require_containerd();
     let cluster = Cluster::start(1).await;
     let layer = BlobFixture::random(64 * 1024);
     cluster
@@ -80,16 +104,7 @@ async fn containerd_pulls_through_the_agent_as_a_mirror() {
         &cluster.proxy(),
         &cluster.agent(0),
     );
-    let namespace = Namespace::new();
-    let hosts_arg = arg(&hosts);
-    // The test image's layer is no tar, so content is fetched rather than unpacked.
-    let fetch = namespace.ctr(&["content", "fetch", "--hosts-dir", &hosts_arg, IMAGE]);
-    let fetched = run("ctr", &as_args(&fetch), &[]).await;
-    assert!(
-        fetched.success,
-        "ctr content fetch failed:\n{}",
-        fetched.text
-    );
+    Namespace::new(IMAGE).fetch(&hosts).await;
 
     let metrics = cluster.agent_metrics(0).await;
     // At least one: containerd resolves with a HEAD and then GETs, or GETs alone,
@@ -121,6 +136,6 @@ fn counter(metrics: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn as_args(args: &[String]) -> Vec<&str> {
+pub fn as_args(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }

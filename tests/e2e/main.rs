@@ -5,6 +5,7 @@
 mod agent_api;
 mod containerd;
 mod docker;
+mod mirrors;
 mod podman;
 mod skopeo;
 mod support;

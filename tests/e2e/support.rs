@@ -22,11 +22,19 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(agents: usize) -> Self {
+        Self::start_with(agents, |spec| spec).await
+    }
+
+    /// A cluster whose dev spec `adjust` changes (an upstream registry, say).
+    pub async fn start_with(
+        agents: usize,
+        adjust: impl FnOnce(ClusterSpec) -> ClusterSpec,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let spec = ClusterSpec {
+        let spec = adjust(ClusterSpec {
             ports: PortPlan::Ephemeral,
             ..ClusterSpec::dev(dir.path().join("data"), agents)
-        };
+        });
         assert!(
             spec.origins >= 2 && spec.replicas >= 2,
             "end-to-end tests run the real topology: {spec:?}"

@@ -25,6 +25,7 @@ use reqwest::header::{CONTENT_LENGTH, LINK};
 use reqwest::{Method, Response, StatusCode};
 use serde::Deserialize;
 use starling_config::backend::BackendConfig;
+use starling_core::registry_name::{qualified, registry_component, upstream_name};
 use starling_core::{Digest, RepoName, Tag};
 use tracing::warn;
 
@@ -55,6 +56,9 @@ const CATALOG_SCOPE: &str = "registry:catalog:*";
 #[derive(Debug)]
 pub struct RegistryBackend {
     client: RegistryClient,
+    /// The name component of the registry this one mirrors (`docker.io`), stripped from
+    /// Starling's names before they go upstream; `None` sends names unchanged.
+    mirror_of: Option<String>,
 }
 
 impl RegistryBackend {
@@ -62,6 +66,28 @@ impl RegistryBackend {
     pub fn new(url: &str, credentials: Option<Credentials>, timeout: Duration) -> Result<Self> {
         Ok(Self {
             client: RegistryClient::new(url, credentials, timeout)?,
+            mirror_of: None,
+        })
+    }
+
+    /// This backend as the mirror of `registry` (`docker.io`, `harbor.corp:443`).
+    pub fn mirroring(mut self, registry: &str) -> Result<Self> {
+        let component = registry_component(registry).map_err(|e| Error::Config {
+            field: "mirror_of",
+            reason: e.to_string(),
+        })?;
+        self.mirror_of = Some(component);
+        Ok(self)
+    }
+
+    /// The upstream's name for `repo`: without the mirrored registry's component.
+    fn upstream(&self, repo: &RepoName) -> Result<RepoName> {
+        let Some(component) = &self.mirror_of else {
+            return Ok(repo.clone());
+        };
+        upstream_name(component, repo).ok_or_else(|| Error::Config {
+            field: "mirror_of",
+            reason: format!("{repo} is not a repository of the mirrored registry {component}"),
         })
     }
 
@@ -72,6 +98,7 @@ impl RegistryBackend {
             username,
             password,
             timeout,
+            mirror_of,
             // Read into `password` by `starling_config::load`.
             password_file: _,
         } = config
@@ -94,7 +121,11 @@ impl RegistryBackend {
                 });
             }
         };
-        Self::new(url, credentials, *timeout)
+        let backend = Self::new(url, credentials, *timeout)?;
+        match mirror_of {
+            Some(registry) => backend.mirroring(registry),
+            None => Ok(backend),
+        }
     }
 
     /// The digest of the manifest `repo:tag` points at, or `None` for an unknown tag.
@@ -177,22 +208,34 @@ impl RegistryBackend {
 impl Backend for RegistryBackend {
     async fn stat(&self, key: &Key) -> Result<Option<u64>> {
         let result = match key {
-            Key::Blob { namespace, digest } => self.stat_by_digest(namespace, digest).await,
-            Key::Tag { repo, tag } => self
-                .resolve_tag(repo, tag)
-                .await
-                .map(|digest| digest.map(|digest| digest.to_string().len() as u64)),
+            Key::Blob { namespace, digest } => match self.upstream(namespace) {
+                Ok(namespace) => self.stat_by_digest(&namespace, digest).await,
+                Err(e) => Err(e),
+            },
+            Key::Tag { repo, tag } => match self.upstream(repo) {
+                Ok(repo) => self
+                    .resolve_tag(&repo, tag)
+                    .await
+                    .map(|digest| digest.map(|digest| digest.to_string().len() as u64)),
+                Err(e) => Err(e),
+            },
         };
         logged("stat", key, result)
     }
 
     async fn download(&self, key: &Key) -> Result<ByteStream> {
         let found = match key {
-            Key::Blob { namespace, digest } => self.download_by_digest(namespace, digest).await,
-            Key::Tag { repo, tag } => self
-                .resolve_tag(repo, tag)
-                .await
-                .map(|digest| digest.map(|digest| stream::once(digest.to_string()))),
+            Key::Blob { namespace, digest } => match self.upstream(namespace) {
+                Ok(namespace) => self.download_by_digest(&namespace, digest).await,
+                Err(e) => Err(e),
+            },
+            Key::Tag { repo, tag } => match self.upstream(repo) {
+                Ok(repo) => self
+                    .resolve_tag(&repo, tag)
+                    .await
+                    .map(|digest| digest.map(|digest| stream::once(digest.to_string()))),
+                Err(e) => Err(e),
+            },
         };
         logged("download", key, found)?.ok_or_else(|| Error::NotFound { key: key.clone() })
     }
@@ -208,16 +251,37 @@ impl Backend for RegistryBackend {
                 operation: "list blobs",
             }),
             ListScope::Tags { repo } => {
-                let path = format!("v2/{repo}/tags/list?n={PAGE_ENTRIES}");
-                let tags = self.list_pages(&path, &pull_scope(repo), "tags").await;
+                let upstream = logged("list the tags of", repo, self.upstream(repo))?;
+                let path = format!("v2/{upstream}/tags/list?n={PAGE_ENTRIES}");
+                let tags = self.list_pages(&path, &pull_scope(&upstream), "tags").await;
                 logged("list the tags of", repo, tags)
             }
             ListScope::Repos => {
                 let path = format!("v2/_catalog?n={PAGE_ENTRIES}");
                 let repos = self.list_pages(&path, CATALOG_SCOPE, "repositories").await;
+                let repos = repos.map(|repos| self.starling_names(repos));
                 logged("list", &"the repositories", repos)
             }
         }
+    }
+}
+
+impl RegistryBackend {
+    /// The upstream's repository names as Starling names them (with the mirrored
+    /// registry's component, in canonical form).
+    fn starling_names(&self, upstream: Vec<String>) -> Vec<String> {
+        let Some(component) = &self.mirror_of else {
+            return upstream;
+        };
+        let mut names: Vec<String> = upstream
+            .iter()
+            .filter_map(|name| RepoName::parse(name).ok())
+            .filter_map(|name| qualified(component, &name).ok())
+            .map(|name| name.to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 }
 

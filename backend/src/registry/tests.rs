@@ -265,6 +265,37 @@ async fn the_bearer_flow_fetches_one_token_per_scope_and_reuses_it() {
 }
 
 #[tokio::test]
+async fn a_mirror_strips_its_registry_from_names_paths_and_token_scopes() {
+    let fake = start(true).await;
+    let mirror = backend(&fake, Some("secret"))
+        .mirroring("harbor.corp:443")
+        .unwrap();
+    let app = repo("harbor.corp_443/team/app");
+    assert_eq!(
+        read_tag(&mirror, &app, &tag("v1")).await.unwrap(),
+        Digest::of(&fake.manifest),
+        "asked upstream as team/app"
+    );
+    let blob = Key::blob(app.clone(), Digest::of(&fake.blob));
+    assert_eq!(mirror.stat(&blob).await.unwrap(), Some(100_000));
+    let tags = mirror.list(&ListScope::Tags { repo: app }).await.unwrap();
+    assert_eq!(tags, ["v1", "v2", "v3"]);
+    assert_eq!(
+        mirror.list(&ListScope::Repos).await.unwrap(),
+        ["harbor.corp_443/team/app"],
+        "the catalog names repositories as Starling does"
+    );
+    assert_eq!(
+        fake.scopes.lock().unwrap()[0],
+        REPO_SCOPE,
+        "the token is for the upstream's own name"
+    );
+    let elsewhere = Key::tag(repo("team/app"), tag("v1"));
+    let err = mirror.stat(&elsewhere).await.unwrap_err();
+    assert!(err.to_string().contains("mirror_of"), "{err}");
+}
+
+#[tokio::test]
 async fn missing_objects_and_writes_fail_as_they_should() {
     let fake = start(true).await;
     let backend = backend(&fake, Some("secret"));
