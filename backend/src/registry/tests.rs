@@ -429,9 +429,20 @@ async fn a_manifest_whose_bytes_do_not_match_its_digest_is_refused() {
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
-impl std::io::Write for Captured {
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The writer of the one global subscriber: into this thread's capture, if any.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURE.with(|capture| {
+            if let Some(captured) = &*capture.borrow() {
+                captured.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
 
@@ -441,6 +452,24 @@ impl std::io::Write for Captured {
 }
 
 impl Captured {
+    /// Captures this thread's log lines. One global subscriber serves every test: a
+    /// per-thread default raced with tests logging on other threads, whose callsite
+    /// interest (cached globally) could turn the `warn!` off.
+    fn this_thread() -> Self {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadWriter)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in these tests");
+        });
+        let captured = Self::default();
+        CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
+        captured
+    }
+
     fn failures(&self) -> Vec<String> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
         text.lines()
@@ -452,13 +481,7 @@ impl Captured {
 
 #[tokio::test]
 async fn upstream_failures_are_logged_once_with_the_url_and_returned_typed() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = Captured::this_thread();
 
     let fake = start(true).await;
     let digest = Digest::of(b"anything");
