@@ -2,7 +2,8 @@
 //! [`ApiError`] (`{"errors":[{code,message,detail}]}`): client mistakes keep the spec's
 //! code, an unknown manifest or blob is a 404 with `MANIFEST_UNKNOWN` / `BLOB_UNKNOWN`,
 //! and a failure of the build-index, the tracker or the swarm is a 503 `UNAVAILABLE`
-//! (logged once by the request middleware).
+//! (logged once by the request middleware); so is a blob the node has no disk space
+//! for, with a message that says so.
 //!
 //! Build-index, swarm and cache failures carry the URLs of build-index hosts, trackers
 //! and peers, or the cache's file paths, in their text: the client gets a summary of
@@ -36,6 +37,7 @@ fn own_error(error: Error) -> ApiError {
         Error::BlobUnknown { .. } => (C::BlobUnknown, "blob unknown to registry"),
         Error::RangeNotSatisfiable { .. } => (C::RangeInvalid, "invalid content range"),
         Error::Unsupported { .. } => (C::Unsupported, "the operation is unsupported"),
+        Error::OutOfSpace { .. } => (C::Unavailable, "the agent is out of disk space"),
         Error::BuildIndex { .. }
         | Error::Listing(_)
         | Error::Swarm { .. }
@@ -72,6 +74,9 @@ fn public_detail(error: &Error) -> Option<String> {
         Error::Swarm { action, .. } => format!("swarm: {action}"),
         Error::SwarmStream { digest, .. } => format!("reading {digest} from the swarm"),
         Error::Store(_) => "the blob cache failed".to_owned(),
+        Error::OutOfSpace { digest, .. } => {
+            format!("no disk space left on the node to store {digest}")
+        }
         Error::HttpClient(_) => "building the HTTP client failed".to_owned(),
         Error::Serve(_) => "serving HTTP failed".to_owned(),
         _ => return None,
@@ -113,6 +118,32 @@ mod tests {
         );
         let logged = logged.expect("the full error is logged").0;
         assert!(logged.contains(&full), "{full} in {logged}");
+    }
+
+    #[tokio::test]
+    async fn out_of_space_says_so_without_paths() {
+        let path = "/var/lib/starling/agent/tmp/abc.part";
+        let digest = starling_core::Digest::of(b"layer");
+        let source = starling_p2p::Error::Store(starling_store::Error::Io {
+            action: "reserve disk space for partial download",
+            path: path.into(),
+            source: std::io::Error::from_raw_os_error(28),
+        });
+        let response = ApiError::from(Error::OutOfSpace { digest, source }).into_response();
+        assert_eq!(response.status(), 503);
+        let logged = response.extensions().get::<LoggedError>().cloned();
+        let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let error = &body["errors"][0];
+        assert_eq!(error["code"], "UNAVAILABLE");
+        assert_eq!(error["message"], "the agent is out of disk space");
+        let text = body.to_string();
+        assert!(text.contains(&digest.to_string()), "{text}");
+        assert!(
+            !text.contains("/var/lib") && !text.contains(".part"),
+            "{text}"
+        );
+        assert!(logged.expect("logged").0.contains(path));
     }
 
     #[tokio::test]

@@ -6,12 +6,17 @@
 //! A `Range` request is resolved against the size first, so an unsatisfiable range is a
 //! 416 without touching the swarm, and a satisfiable one streams from its first byte
 //! with the pieces around it fetched first.
+//!
+//! A download reserves its blob's disk space when it starts (see `starling_store`), so a
+//! node without room answers [`Error::OutOfSpace`] before any byte is sent, and counts
+//! it (`starling_agent_out_of_space_total`).
 
 use std::io;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
+use metrics::Counter;
 use starling_core::range::{ByteRange, parse_range};
 use starling_core::{Digest, RepoName};
 use starling_p2p::{Engine, MetaInfoSource};
@@ -33,14 +38,22 @@ pub struct BlobService {
     engine: Engine,
     metainfo: Arc<dyn MetaInfoSource>,
     store: Store,
+    /// Pulls refused because the node has no disk space for the blob.
+    out_of_space: Counter,
 }
 
 impl BlobService {
-    pub fn new(engine: Engine, metainfo: Arc<dyn MetaInfoSource>, store: Store) -> Self {
+    pub fn new(
+        engine: Engine,
+        metainfo: Arc<dyn MetaInfoSource>,
+        store: Store,
+        out_of_space: Counter,
+    ) -> Self {
         Self {
             engine,
             metainfo,
             store,
+            out_of_space,
         }
     }
 
@@ -74,7 +87,7 @@ impl BlobService {
             .engine
             .download_from(name, digest, offset)
             .await
-            .map_err(|e| swarm_error(e, name, digest, "download a blob"))?;
+            .map_err(|e| self.swarm_error(e, name, digest, "download a blob"))?;
         let size = stream.blob_len();
         let body = match range {
             Some(range) => take_bytes(stream.boxed(), range.byte_count()),
@@ -100,7 +113,7 @@ impl BlobService {
             .engine
             .download(name, digest)
             .await
-            .map_err(|e| swarm_error(e, name, digest, "download a manifest"))?;
+            .map_err(|e| self.swarm_error(e, name, digest, "download a manifest"))?;
         if stream.blob_len() > limit {
             return Ok(None);
         }
@@ -114,6 +127,24 @@ impl BlobService {
             body.extend_from_slice(&chunk);
         }
         Ok(Some(body.into()))
+    }
+
+    /// [`swarm_error`], counting a download the node has no room for.
+    fn swarm_error(
+        &self,
+        error: starling_p2p::Error,
+        name: &RepoName,
+        digest: &Digest,
+        action: &'static str,
+    ) -> Error {
+        if error.is_no_space() {
+            self.out_of_space.increment(1);
+            return Error::OutOfSpace {
+                digest: *digest,
+                source: error,
+            };
+        }
+        swarm_error(error, name, digest, action)
     }
 }
 

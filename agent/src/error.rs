@@ -32,6 +32,13 @@ pub enum Error {
     #[error("blob {digest} of {name} is unknown")]
     BlobUnknown { name: RepoName, digest: Digest },
 
+    #[error("no disk space in the node's blob cache for {digest}: {source}")]
+    OutOfSpace {
+        digest: Digest,
+        #[source]
+        source: starling_p2p::Error,
+    },
+
     #[error("the range is outside the blob's {size} bytes")]
     RangeNotSatisfiable { size: u64 },
 

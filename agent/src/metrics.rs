@@ -12,6 +12,10 @@
 //! | `starling_agent_blob_bytes_served_total` | counter | blob bytes sent to clients |
 //! | `starling_agent_blob_first_byte_seconds` | histogram | from a blob GET to its first body bytes |
 //! | `starling_agent_requests_denied_total` | counter | registry requests from clients not in `allowed_clients` |
+//! | `starling_agent_out_of_space_total` | counter | manifest and blob GETs refused because the node has no disk space for the blob |
+//!
+//! The store adds `starling_store_out_of_space_total` (writes that failed for lack of
+//! space) and `starling_store_short_of_space` (1 while readiness reports it).
 
 use metrics::{Counter, Histogram};
 use std::sync::OnceLock;
@@ -29,6 +33,7 @@ pub struct AgentMetrics {
     pub blob_bytes_served: Counter,
     pub blob_first_byte: Histogram,
     pub requests_denied: Counter,
+    pub out_of_space: Counter,
 }
 
 impl AgentMetrics {
@@ -44,6 +49,7 @@ impl AgentMetrics {
             blob_bytes_served: metrics::counter!("starling_agent_blob_bytes_served_total"),
             blob_first_byte: metrics::histogram!("starling_agent_blob_first_byte_seconds"),
             requests_denied: metrics::counter!("starling_agent_requests_denied_total"),
+            out_of_space: metrics::counter!("starling_agent_out_of_space_total"),
         });
         Self {
             registry,

@@ -17,7 +17,7 @@ use starling_clients::BuildIndexCluster;
 use starling_config::{AgentConfig, ConnectionsConfig};
 use starling_p2p::{Engine, EngineParts, EngineSettings, MetaInfoSource, TrackerMetaInfo};
 use starling_runtime::{Drain, spawn_named, trace_requests};
-use starling_store::{Store, StoreOptions, run_evictor};
+use starling_store::{Capacity, Store, StoreOptions, run_evictor};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -133,7 +133,13 @@ pub async fn run_with_metainfo(
         BuildIndexCluster::new(&cfg.build_index).map_err(Error::build_index("configure"))?;
     let state = Arc::new(AgentState::new(AgentStateParts {
         engine: engine.clone(),
-        blobs: BlobService::new(engine.clone(), metainfo, store.clone()),
+        store: store.clone(),
+        blobs: BlobService::new(
+            engine.clone(),
+            metainfo,
+            store.clone(),
+            metrics.out_of_space.clone(),
+        ),
         tags: TagResolver::new(build_index, cfg.tag_cache_ttl),
         namespaces: MirrorNamespaces::new(&cfg.cluster_registries),
         access: AllowList::new(&cfg.allowed_clients),
@@ -219,15 +225,29 @@ async fn health() -> &'static str {
     "OK"
 }
 
-/// Ready when serving and a build-index host answers (tags can be resolved).
-async fn readiness(State(state): State<Arc<AgentState>>) -> (StatusCode, &'static str) {
+/// Ready when serving, the blob cache can store (see `starling_store::Store::capacity`)
+/// and a build-index host answers (tags can be resolved). The answer names no path.
+async fn readiness(State(state): State<Arc<AgentState>>) -> (StatusCode, String) {
+    let unavailable = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
     if !state.is_serving() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "not serving");
+        return unavailable("not serving".into());
+    }
+    match state.store.capacity().await {
+        Capacity::Writable => {}
+        Capacity::Unwritable { reason } => {
+            tracing::warn!(%reason, "readiness: the blob cache cannot be written");
+            return unavailable("the blob cache cannot be written".into());
+        }
+        Capacity::Short { needed, available } => {
+            return unavailable(format!(
+                "out of disk space: a download needed {needed} bytes, {available} are free"
+            ));
+        }
     }
     if !state.listing.reachable().await {
-        return (StatusCode::SERVICE_UNAVAILABLE, "no build-index answers");
+        return unavailable("no build-index answers".into());
     }
-    (StatusCode::OK, "ready")
+    (StatusCode::OK, "ready".into())
 }
 
 async fn metrics(State(state): State<Arc<AgentState>>) -> impl IntoResponse {

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use starling_p2p::Engine;
 use starling_registry::ListingService;
+use starling_store::Store;
 
 use crate::access::AllowList;
 use crate::blobs::BlobService;
@@ -14,6 +15,8 @@ use crate::tags::TagResolver;
 
 pub struct AgentState {
     pub engine: Engine,
+    /// The node's blob cache; readiness probes whether it can store.
+    pub store: Store,
     pub blobs: BlobService,
     pub tags: TagResolver,
     pub listing: ListingService,
@@ -26,6 +29,7 @@ pub struct AgentState {
 /// The parts an [`AgentState`] is built from.
 pub struct AgentStateParts {
     pub engine: Engine,
+    pub store: Store,
     pub blobs: BlobService,
     pub tags: TagResolver,
     pub namespaces: MirrorNamespaces,
@@ -38,6 +42,7 @@ impl AgentState {
         Self {
             listing: ListingService::new(parts.tags.build_index().clone()),
             engine: parts.engine,
+            store: parts.store,
             blobs: parts.blobs,
             tags: parts.tags,
             namespaces: parts.namespaces,

@@ -92,6 +92,11 @@ impl Error {
         matches!(self, Self::MetaInfoNotFound { .. })
     }
 
+    /// Whether the local store has no disk space for the blob (after making room).
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_no_space())
+    }
+
     /// Wraps an error from a [`crate::MetaInfoSource`] implementation.
     pub fn metainfo(
         digest: Digest,

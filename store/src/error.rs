@@ -62,6 +62,9 @@ pub enum Error {
         reason: &'static str,
     },
 
+    #[error("partial download {digest} was dropped after a write failed")]
+    PartialBroken { digest: Digest },
+
     #[error("partial download {digest} is already open")]
     PartialBusy { digest: Digest },
 
@@ -111,6 +114,13 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+impl Error {
+    /// Whether a write failed because the filesystem (or a quota) has no room left.
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, Self::Io { source, .. } if crate::space::is_no_space(source))
+    }
+}
+
 /// Attaches the action and the path to an `io::Result`.
 pub(crate) trait IoContext<T> {
     fn ctx(self, action: &'static str, path: &Path) -> Result<T>;
@@ -148,6 +158,24 @@ mod tests {
             "{text}"
         );
         assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn no_space_is_an_io_error_of_its_kind() {
+        let full = Err::<(), _>(std::io::Error::from_raw_os_error(libc::ENOSPC))
+            .ctx("write piece of", Path::new("/x"))
+            .unwrap_err();
+        assert!(full.is_no_space());
+        let other = Err::<(), _>(std::io::Error::from_raw_os_error(libc::EIO))
+            .ctx("write piece of", Path::new("/x"))
+            .unwrap_err();
+        assert!(!other.is_no_space());
+        assert!(
+            !Error::PartialBroken {
+                digest: Digest::of(b"x")
+            }
+            .is_no_space()
+        );
     }
 
     #[test]

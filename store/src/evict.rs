@@ -1,6 +1,7 @@
 //! Eviction: drop blobs idle longer than the TTL, then, if committed bytes exceed the
 //! high watermark, drop least recently used blobs until they are at or below the low
-//! watermark.
+//! watermark. And on demand, when a write failed for lack of disk space, drop least
+//! recently used blobs until the filesystem has room for it ([`Store::make_room`]).
 //!
 //! Invariants: a blob with a live read lease is never chosen; blobs in progress live in
 //! `tmp/` and are never candidates; a blob is renamed out of `data/` and forgotten in
@@ -14,8 +15,9 @@ use starling_core::Digest;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::error::Result;
+use crate::error::{IoContext, Result};
 use crate::index::{Index, Usage};
+use crate::space::available_bytes;
 use crate::store::{Removal, Store};
 use starling_runtime::blocking;
 
@@ -26,6 +28,8 @@ pub enum EvictReason {
     Idle,
     /// Least recently used while usage was above the high watermark.
     Watermark,
+    /// Least recently used when a write failed for lack of disk space.
+    Room,
 }
 
 /// One evicted blob.
@@ -116,10 +120,40 @@ impl Store {
             high_watermark: options.high_watermark,
             low_watermark: options.low_watermark,
         };
+        Ok(self.remove_selected(|index| select(index, now, policy)))
+    }
+
+    /// Evicts unleased blobs, least recently used first, until the filesystem has
+    /// `needed` bytes free: what a write that failed for space calls before it tries
+    /// again. Evicts nothing when that is there already, or when even every unleased
+    /// blob would not make enough room (emptying the cache would not help). Returns the
+    /// bytes freed. Blocking.
+    pub(crate) fn make_room(&self, needed: u64) -> Result<u64> {
+        let tmp = self.layout().tmp_dir();
+        let available = available_bytes(tmp).ctx("read the free space of", tmp)?;
+        let shortfall = needed.saturating_sub(available);
+        if shortfall == 0 {
+            return Ok(0);
+        }
+        let report = self.remove_selected(|index| select_for_room(index, shortfall));
+        let freed = report.freed_bytes();
+        info!(
+            needed,
+            available,
+            blobs = report.evicted.len(),
+            freed_bytes = freed,
+            "evicted blobs to make room for a write"
+        );
+        Ok(freed)
+    }
+
+    /// Removes the blobs `choose` picks, under one index-lock section; unlinks them
+    /// after it and counts them.
+    fn remove_selected(&self, choose: impl FnOnce(&Index) -> EvictionReport) -> EvictionReport {
         let mut trash = Vec::new();
         let report = {
             let mut index = self.index().lock();
-            let mut report = select(&index, now, policy);
+            let mut report = choose(&index);
             let mut evicted = Vec::with_capacity(report.evicted.len());
             for blob in report.evicted {
                 match self.remove_locked(&mut index, &blob.digest) {
@@ -142,8 +176,36 @@ impl Store {
         report.evicted.iter().for_each(|blob| {
             debug!(digest = %blob.digest, size = blob.size, reason = ?blob.reason, "blob evicted");
         });
-        Ok(report)
+        report
     }
+}
+
+/// Chooses unleased blobs, least recently used first, that free at least `shortfall`
+/// bytes; none if all of them would not.
+pub(crate) fn select_for_room(index: &Index, shortfall: u64) -> EvictionReport {
+    let mut lru: Vec<_> = index
+        .iter()
+        .filter(|(_, entry)| entry.leases == 0)
+        .map(|(digest, entry)| (entry.last_access, *digest, entry.size))
+        .collect();
+    let mut report = EvictionReport::default();
+    if lru.iter().map(|&(_, _, size)| size).sum::<u64>() < shortfall {
+        return report;
+    }
+    lru.sort_unstable();
+    let mut freed = 0;
+    for (_, digest, size) in lru {
+        if freed >= shortfall {
+            break;
+        }
+        freed += size;
+        report.evicted.push(EvictedBlob {
+            digest,
+            size,
+            reason: EvictReason::Room,
+        });
+    }
+    report
 }
 
 /// Evicts every `interval` until `shutdown` is cancelled. Failures are logged and the

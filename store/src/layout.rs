@@ -7,6 +7,7 @@
 //! <root>/tmp/<hex>.part.json                its persisted piece bitfield (sidecar)
 //! <root>/tmp/<hex>.part.json.tmp            sidecar being replaced
 //! <root>/tmp/trash-<n>                      a blob moved out of data/, about to be unlinked
+//! <root>/tmp/probe-<n>                      a readiness probe of writability (removed at once)
 //! ```
 //!
 //! `tmp/` and `data/` sit under one root so that commit is a same-filesystem rename.
@@ -27,6 +28,7 @@ const SIDECAR_SUFFIX: &str = ".part.json";
 const SIDECAR_TEMP_SUFFIX: &str = ".part.json.tmp";
 const UPLOAD_PREFIX: &str = "upload-";
 const TRASH_PREFIX: &str = "trash-";
+const PROBE_PREFIX: &str = "probe-";
 
 /// The paths of one store root.
 #[derive(Clone, Debug)]
@@ -86,6 +88,12 @@ impl Layout {
     pub(crate) fn trash_path(&self) -> PathBuf {
         self.tmp
             .join(format!("{TRASH_PREFIX}{:032x}", rand::random::<u128>()))
+    }
+
+    /// A fresh name in `tmp/` for a writability probe; a leftover one is stale.
+    pub(crate) fn probe_path(&self) -> PathBuf {
+        self.tmp
+            .join(format!("{PROBE_PREFIX}{:032x}", rand::random::<u128>()))
     }
 
     /// Creates `data/` and `tmp/` if missing.
@@ -172,6 +180,7 @@ mod tests {
             TmpFile::Stale
         );
         assert_eq!(classify_tmp(&name(layout.trash_path())), TmpFile::Stale);
+        assert_eq!(classify_tmp(&name(layout.probe_path())), TmpFile::Stale);
         assert_eq!(classify_tmp("abc.part"), TmpFile::Stale);
         assert_eq!(classify_tmp("notes.txt"), TmpFile::Stale);
     }

@@ -34,6 +34,7 @@ mod partial;
 mod reader;
 mod recover;
 mod sidecar;
+mod space;
 mod store;
 mod upload;
 
@@ -43,5 +44,9 @@ pub use index::Usage;
 pub use metrics::{EvictionCount, StoreMetrics};
 pub use partial::{PERSIST_EVERY_BYTES, PartialBlob, PartialReader};
 pub use reader::BlobReader;
+pub use space::Capacity;
 pub use store::{BlobInfo, Store, StoreOptions};
 pub use upload::{Upload, UploadId};
+
+#[cfg(test)]
+mod disk_full_tests;

@@ -1,5 +1,5 @@
-//! What the store reports on its component's `/metrics`: bytes and blobs held, and
-//! blobs and bytes evicted. The store keeps the numbers (its index, and
+//! What the store reports on its component's `/metrics`: bytes and blobs held, blobs
+//! and bytes evicted, and writes that found no disk space. The store keeps the numbers (its index, and
 //! [`EvictionCount`] bumped by every eviction pass); [`StoreMetrics`] copies them into
 //! metric handles when the component renders `/metrics`, so no hot path pays for it.
 //!
@@ -9,6 +9,8 @@
 //! | `starling_store_blobs` | gauge | committed blobs |
 //! | `starling_store_evictions_total` | counter | blobs evicted (TTL or watermark) |
 //! | `starling_store_evicted_bytes_total` | counter | bytes those blobs held |
+//! | `starling_store_out_of_space_total` | counter | writes that failed for lack of disk space (ENOSPC, EDQUOT) after eviction made what room it could |
+//! | `starling_store_short_of_space` | gauge | 1 while such a write has not found room since (see `Store::capacity`) |
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -52,6 +54,8 @@ pub struct StoreMetrics {
     blobs: Gauge,
     evictions: Counter,
     evicted_bytes: Counter,
+    out_of_space: Counter,
+    short_of_space: Gauge,
 }
 
 impl StoreMetrics {
@@ -62,6 +66,8 @@ impl StoreMetrics {
             blobs: metrics::gauge!("starling_store_blobs"),
             evictions: metrics::counter!("starling_store_evictions_total"),
             evicted_bytes: metrics::counter!("starling_store_evicted_bytes_total"),
+            out_of_space: metrics::counter!("starling_store_out_of_space_total"),
+            short_of_space: metrics::gauge!("starling_store_short_of_space"),
         }
     }
 
@@ -73,6 +79,10 @@ impl StoreMetrics {
         let evicted = self.store.evictions();
         self.evictions.absolute(evicted.blobs());
         self.evicted_bytes.absolute(evicted.bytes());
+        self.out_of_space
+            .absolute(self.store.out_of_space_failures());
+        self.short_of_space
+            .set(f64::from(u8::from(self.store.is_short_of_space())));
     }
 }
 
@@ -102,6 +112,11 @@ mod tests {
         assert!(text.contains("starling_store_bytes 150"), "{text}");
         assert!(text.contains("starling_store_blobs 2"), "{text}");
         assert!(text.contains("starling_store_evictions_total 0"), "{text}");
+        assert!(
+            text.contains("starling_store_out_of_space_total 0"),
+            "{text}"
+        );
+        assert!(text.contains("starling_store_short_of_space 0"), "{text}");
 
         let later = SystemTime::now() + Duration::from_secs(3600);
         store.evict(later).await.unwrap();

@@ -9,7 +9,14 @@
 //!   pieces, when the last piece arrives, and on request;
 //! - the blob reaches `data/` only after the whole file's sha256 equals the digest; a
 //!   mismatch discards the download;
-//! - at most one `PartialBlob` per digest is open in a process.
+//! - at most one `PartialBlob` per digest is open in a process;
+//! - the whole file is allocated on disk when the download opens (see `crate::space`),
+//!   so a full disk fails the open, before any byte reaches a client;
+//! - a download whose write fails (a piece, the fdatasync, the sidecar) is dropped at
+//!   once: its files are removed, later writes and persists fail with
+//!   [`Error::PartialBroken`], and nothing of it is resumed. A write that fails for
+//!   lack of space first makes room by evicting least recently used blobs and is tried
+//!   once more; if it still fails, the store records the shortage (readiness).
 //!
 //! Lock order: `persist_lock`, then `state`. `state` is held only for bitfield updates,
 //! never across i/o. The store's index lock is never taken while either is held.
@@ -22,7 +29,9 @@
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use starling_core::{Bitfield, Digest, DigestHasher, PieceIndex};
@@ -32,6 +41,7 @@ use crate::error::{CommitKind, Error, IoContext, Result};
 use crate::index::PartialClaim;
 use crate::layout::fsync_dir;
 use crate::sidecar::{self, Geometry};
+use crate::space;
 use crate::store::{BlobInfo, Store};
 use starling_runtime::blocking;
 
@@ -66,6 +76,8 @@ struct Shared {
     path: PathBuf,
     file: fs::File,
     state: Mutex<PieceState>,
+    /// Set once a write failed and the files were removed; set under `persist_lock`.
+    broken: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -101,24 +113,15 @@ impl Store {
 
 impl PartialBlob {
     fn open(store: Store, digest: Digest, geometry: Geometry, claim: PartialClaim) -> Result<Self> {
-        let layout = store.layout();
-        let path = layout.partial_path(&digest);
-        let sidecar_path = layout.sidecar_path(&digest);
-        let part_len_ok = fs::metadata(&path).is_ok_and(|m| m.len() == geometry.length);
-        let resumed = sidecar::load(&sidecar_path, geometry).filter(|_| part_len_ok);
-        let file = fs::File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .ctx("open partial download", &path)?;
-        let bitfield = match resumed {
-            Some(bitfield) => {
-                info!(digest = %digest, pieces = bitfield.count(), "partial download resumed");
-                bitfield
+        let (file, bitfield) = match open_files(&store, &digest, geometry) {
+            Ok(opened) => opened,
+            Err(error) => {
+                if error.is_no_space() {
+                    remove_files(&store, &digest);
+                    store.note_out_of_space(geometry.length);
+                }
+                return Err(error);
             }
-            None => start_over(&store, &digest, geometry, &file)?,
         };
         let state = PieceState {
             persisted: bitfield.clone(),
@@ -128,9 +131,10 @@ impl PartialBlob {
         let shared = Shared {
             digest,
             geometry,
-            path,
+            path: store.layout().partial_path(&digest),
             file,
             state: Mutex::new(state),
+            broken: AtomicBool::new(false),
         };
         Ok(Self {
             shared: Arc::new(shared),
@@ -169,11 +173,23 @@ impl PartialBlob {
                 actual: data.len() as u64,
             });
         }
+        if shared.is_broken() {
+            return Err(Error::PartialBroken {
+                digest: shared.digest,
+            });
+        }
         let offset = shared.geometry.piece_offset(piece);
-        shared
-            .file
-            .write_all_at(data, offset)
-            .ctx("write piece of", &shared.path)?;
+        let written = self
+            .store
+            .with_room(
+                || shared.missing_bytes(),
+                || shared.file.write_all_at(data, offset),
+            )
+            .ctx("write piece of", &shared.path);
+        if let Err(error) = written {
+            self.abandon(&error);
+            return Err(error);
+        }
         let persist_now = {
             let mut state = shared.lock_state();
             let new = state.written.set(index);
@@ -208,6 +224,11 @@ impl PartialBlob {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let shared = &self.shared;
+        if shared.is_broken() {
+            return Err(Error::PartialBroken {
+                digest: shared.digest,
+            });
+        }
         let (snapshot, pending) = {
             let state = shared.lock_state();
             if state.written == state.persisted {
@@ -215,16 +236,22 @@ impl PartialBlob {
             }
             (state.written.clone(), state.unsynced_bytes)
         };
-        shared
+        let saved = shared
             .file
             .sync_data()
-            .ctx("fdatasync partial download", &shared.path)?;
-        sidecar::save(
-            self.store.layout(),
-            &shared.digest,
-            shared.geometry,
-            &snapshot,
-        )?;
+            .ctx("fdatasync partial download", &shared.path)
+            .and_then(|()| {
+                sidecar::save(
+                    self.store.layout(),
+                    &shared.digest,
+                    shared.geometry,
+                    &snapshot,
+                )
+            });
+        if let Err(error) = saved {
+            self.abandon_locked(&error);
+            return Err(error);
+        }
         let mut state = shared.lock_state();
         state.unsynced_bytes = state.unsynced_bytes.saturating_sub(pending);
         debug!(digest = %shared.digest, pieces = snapshot.count(), "partial download persisted");
@@ -256,9 +283,20 @@ impl PartialBlob {
                 actual,
             });
         }
-        let info = self
+        let committed = self
             .store
-            .commit_file(&shared.path, shared.digest, shared.geometry.length)?;
+            .commit_file(&shared.path, shared.digest, shared.geometry.length);
+        let info = match committed {
+            Ok(info) => info,
+            Err(error) => {
+                if error.is_no_space() {
+                    self.abandon(&error);
+                }
+                return Err(error);
+            }
+        };
+        // The download fitted: whatever failed for space before has room now.
+        self.store.shortage().clear();
         remove_if_present(&self.store.layout().sidecar_path(&shared.digest))?;
         Ok(info)
     }
@@ -268,14 +306,35 @@ impl PartialBlob {
         self.remove_files();
     }
 
+    /// Whether a write failed and the download was dropped (see the module docs).
+    pub fn is_broken(&self) -> bool {
+        self.shared.is_broken()
+    }
+
     fn remove_files(&self) {
-        let layout = self.store.layout();
-        for path in [&self.shared.path, &layout.sidecar_path(&self.shared.digest)] {
-            if let Err(e) = remove_if_present(path) {
-                warn!(error = %e, "cannot remove discarded partial download");
-            }
+        remove_files(&self.store, &self.shared.digest);
+    }
+
+    /// Drops the download after `error`, a failed write. Blocking.
+    fn abandon(&self, error: &Error) {
+        let _persisting = self
+            .persist_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.abandon_locked(error);
+    }
+
+    /// [`Self::abandon`] with the persist lock held, so no persist writes a sidecar
+    /// after the files are gone.
+    fn abandon_locked(&self, error: &Error) {
+        if self.shared.broken.swap(true, Ordering::SeqCst) {
+            return;
         }
-        info!(digest = %self.shared.digest, "partial download discarded");
+        warn!(digest = %self.shared.digest, error = %error, "write to a partial download failed; dropping it");
+        self.remove_files();
+        if error.is_no_space() {
+            self.store.note_out_of_space(self.shared.geometry.length);
+        }
     }
 }
 
@@ -299,6 +358,19 @@ impl PartialReader {
 }
 
 impl Shared {
+    fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::SeqCst)
+    }
+
+    /// An upper bound of the bytes the download still has to write.
+    fn missing_bytes(&self) -> u64 {
+        let have = self.lock_state().written.count();
+        let missing = u64::from(self.geometry.piece_count.saturating_sub(have));
+        missing
+            .saturating_mul(self.geometry.piece_length)
+            .min(self.geometry.length)
+    }
+
     fn lock_state(&self) -> MutexGuard<'_, PieceState> {
         // Bitfield updates complete without calling out, so a poisoned lock is intact.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -368,6 +440,49 @@ impl Shared {
     }
 }
 
+/// Opens the `.part` file of `digest`: resumed with its persisted pieces if its sidecar
+/// matches, else started over; either way its bytes are reserved on disk.
+fn open_files(store: &Store, digest: &Digest, geometry: Geometry) -> Result<(fs::File, Bitfield)> {
+    let layout = store.layout();
+    let path = layout.partial_path(digest);
+    let part_len_ok = fs::metadata(&path).is_ok_and(|m| m.len() == geometry.length);
+    let resumed = sidecar::load(&layout.sidecar_path(digest), geometry).filter(|_| part_len_ok);
+    let file = fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .ctx("open partial download", &path)?;
+    let bitfield = match resumed {
+        Some(bitfield) => {
+            reserve(store, &file, &path, geometry.length)?;
+            info!(digest = %digest, pieces = bitfield.count(), "partial download resumed");
+            bitfield
+        }
+        None => start_over(store, digest, geometry, &file)?,
+    };
+    Ok((file, bitfield))
+}
+
+/// Allocates the download's `length` bytes on disk, making room first if the disk is
+/// full (see `crate::space`).
+fn reserve(store: &Store, file: &fs::File, path: &Path, length: u64) -> Result<()> {
+    let reserved = store
+        .with_room(
+            || {
+                let allocated = file.metadata().map_or(0, |m| m.blocks() * 512);
+                length.saturating_sub(allocated)
+            },
+            || space::preallocate(file, length),
+        )
+        .ctx("reserve disk space for partial download", path)?;
+    if !reserved {
+        debug!(path = %path.display(), "the filesystem cannot preallocate; the partial download is sparse");
+    }
+    Ok(())
+}
+
 /// Resets the `.part` file to `geometry.length` zero bytes with an empty sidecar.
 fn start_over(
     store: &Store,
@@ -385,6 +500,7 @@ fn start_over(
     file.set_len(0).ctx("truncate partial download", &path)?;
     file.set_len(geometry.length)
         .ctx("size partial download", &path)?;
+    reserve(store, file, &path, geometry.length)?;
     file.sync_all().ctx("fsync partial download", &path)?;
     let empty = Bitfield::new(geometry.piece_count);
     sidecar::save(layout, digest, geometry, &empty)?;
@@ -392,7 +508,23 @@ fn start_over(
     Ok(empty)
 }
 
-fn remove_if_present(path: &std::path::Path) -> Result<()> {
+/// Removes the `.part` file of `digest`, its sidecar and a sidecar being replaced.
+fn remove_files(store: &Store, digest: &Digest) {
+    let layout = store.layout();
+    let paths = [
+        layout.partial_path(digest),
+        layout.sidecar_path(digest),
+        layout.sidecar_temp_path(digest),
+    ];
+    for path in &paths {
+        if let Err(e) = remove_if_present(path) {
+            warn!(error = %e, "cannot remove discarded partial download");
+        }
+    }
+    info!(digest = %digest, "partial download discarded");
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != ErrorKind::NotFound => Err(e).ctx("remove", path),
         _ => Ok(()),

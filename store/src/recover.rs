@@ -5,7 +5,11 @@
 //! - uploads, trash and half-written sidecars are removed (an interrupted upload is
 //!   restarted by its client);
 //! - a `.part` file is kept only together with its sidecar, which says which pieces are
-//!   durable; either one without the other is removed;
+//!   durable; either one without the other is removed, and so is a pair that could not
+//!   complete: a sidecar that does not parse, a `.part` file of another length than the
+//!   sidecar records, or one whose unallocated rest is more than the disk has free
+//!   (a download whose write failed is removed when it fails; this catches older
+//!   stores and crashes);
 //! - every correctly named file under `data/<2 hex>/<2 hex>/` becomes an index entry
 //!   with its size and its mtime as last access.
 
@@ -19,6 +23,8 @@ use tracing::{debug, info, warn};
 use crate::error::{IoContext, Result};
 use crate::index::Index;
 use crate::layout::{Layout, TmpFile, classify_tmp};
+use crate::sidecar;
+use crate::space::available_bytes;
 
 /// Removes stale temp files and returns the index of committed blobs.
 pub(crate) fn recover(layout: &Layout) -> Result<Index> {
@@ -56,9 +62,22 @@ fn clean_tmp(layout: &Layout) -> Result<()> {
             }
         };
     }
-    for digest in parts.symmetric_difference(&sidecars) {
-        stale.push(layout.partial_path(digest));
-        stale.push(layout.sidecar_path(digest));
+    let mut available = available_bytes(tmp).unwrap_or(u64::MAX);
+    let mut resumable = 0;
+    for digest in parts.union(&sidecars) {
+        let verdict = if parts.contains(digest) && sidecars.contains(digest) {
+            can_complete(layout, digest, &mut available)
+        } else {
+            Err("its data file or its sidecar is missing")
+        };
+        match verdict {
+            Ok(()) => resumable += 1,
+            Err(reason) => {
+                info!(digest = %digest, reason, "dropping a partial download that cannot resume");
+                stale.push(layout.partial_path(digest));
+                stale.push(layout.sidecar_path(digest));
+            }
+        }
     }
     for path in &stale {
         match fs::remove_file(path) {
@@ -67,8 +86,31 @@ fn clean_tmp(layout: &Layout) -> Result<()> {
             Err(e) => return Err(e).ctx("remove stale temp file", path),
         }
     }
-    let resumable = parts.intersection(&sidecars).count();
     info!(removed = stale.len(), resumable, "temp area cleaned");
+    Ok(())
+}
+
+/// Whether a partial download found on disk can resume: its sidecar parses, its data
+/// file has the recorded length, and the rest of it fits in `available` (which the
+/// partials kept before it have used up in part).
+fn can_complete(
+    layout: &Layout,
+    digest: &Digest,
+    available: &mut u64,
+) -> std::result::Result<(), &'static str> {
+    use std::os::unix::fs::MetadataExt;
+    let geometry = sidecar::recorded_geometry(&layout.sidecar_path(digest), *digest)
+        .ok_or("its sidecar does not parse")?;
+    let meta =
+        fs::metadata(layout.partial_path(digest)).map_err(|_| "its data file cannot be read")?;
+    if meta.len() != geometry.length {
+        return Err("its data file is not the length its sidecar records");
+    }
+    let unallocated = geometry.length.saturating_sub(meta.blocks() * 512);
+    if unallocated > *available {
+        return Err("the disk has no room for the rest of it");
+    }
+    *available -= unallocated;
     Ok(())
 }
 
@@ -132,6 +174,15 @@ mod tests {
         names
     }
 
+    /// A `.part` of `len` bytes with a valid empty sidecar recording `recorded` bytes.
+    fn write_partial(layout: &Layout, digest: &Digest, len: u64, recorded: u64) {
+        let file = fs::File::create(layout.partial_path(digest)).unwrap();
+        file.set_len(len).unwrap();
+        let geometry = sidecar::Geometry::new(*digest, recorded, (recorded / 4).max(1)).unwrap();
+        let empty = starling_core::Bitfield::new(geometry.piece_count);
+        sidecar::save(layout, digest, geometry, &empty).unwrap();
+    }
+
     #[test]
     fn keeps_only_partials_with_sidecars() {
         let root = tempfile::tempdir().unwrap();
@@ -139,9 +190,8 @@ mod tests {
         layout.create_dirs().unwrap();
         let (kept, orphan_part, orphan_sidecar) =
             (Digest::of(b"1"), Digest::of(b"2"), Digest::of(b"3"));
+        write_partial(&layout, &kept, 10, 10);
         for path in [
-            layout.partial_path(&kept),
-            layout.sidecar_path(&kept),
             layout.partial_path(&orphan_part),
             layout.sidecar_path(&orphan_sidecar),
             layout.sidecar_temp_path(&kept),
@@ -150,6 +200,33 @@ mod tests {
         ] {
             fs::write(path, b"x").unwrap();
         }
+        recover(&layout).unwrap();
+        let mut want = vec![
+            format!("{}.part", kept.hex()),
+            format!("{}.part.json", kept.hex()),
+        ];
+        want.sort();
+        assert_eq!(names(layout.tmp_dir()), want);
+    }
+
+    #[test]
+    fn drops_partials_that_cannot_complete() {
+        let root = tempfile::tempdir().unwrap();
+        let layout = Layout::new(root.path());
+        layout.create_dirs().unwrap();
+        let (kept, short, garbled, too_big) = (
+            Digest::of(b"kept"),
+            Digest::of(b"short"),
+            Digest::of(b"garbled"),
+            Digest::of(b"too big"),
+        );
+        write_partial(&layout, &kept, 100, 100);
+        write_partial(&layout, &short, 50, 100);
+        write_partial(&layout, &garbled, 100, 100);
+        fs::write(layout.sidecar_path(&garbled), b"{\"version\":1,").unwrap();
+        // Sparse and larger than this machine's disk: its rest can never be written.
+        write_partial(&layout, &too_big, 1 << 42, 1 << 42);
+
         recover(&layout).unwrap();
         let mut want = vec![
             format!("{}.part", kept.hex()),

@@ -103,6 +103,19 @@ pub(crate) fn load(path: &Path, geometry: Geometry) -> Option<Bitfield> {
     bitfield
 }
 
+/// The geometry a sidecar records, if it parses, is of this format and its bitfield fits
+/// that geometry: what recovery needs to judge a partial download it finds on disk.
+pub(crate) fn recorded_geometry(path: &Path, digest: Digest) -> Option<Geometry> {
+    let text = fs::read(path).ok()?;
+    let file: SidecarFile = serde_json::from_slice(&text).ok()?;
+    if file.version != FORMAT_VERSION {
+        return None;
+    }
+    let geometry = Geometry::new(digest, file.length, file.piece_length).ok()?;
+    let bytes = hex::decode(&file.pieces).ok()?;
+    Bitfield::from_bytes(&bytes, geometry.piece_count).map(|_| geometry)
+}
+
 /// Atomically replaces the sidecar of `digest` with `bitfield`.
 pub(crate) fn save(
     layout: &Layout,
@@ -160,8 +173,10 @@ mod tests {
         assert!(!layout.sidecar_temp_path(&d).exists());
         assert_eq!(load(&path, Geometry::new(d, 100, 20).unwrap()), None);
         assert_eq!(load(&path, Geometry::new(d, 101, 10).unwrap()), None);
+        assert_eq!(recorded_geometry(&path, d), Some(g));
         fs::write(&path, b"{\"version\":1,").unwrap();
         assert_eq!(load(&path, g), None);
+        assert_eq!(recorded_geometry(&path, d), None);
         assert_eq!(load(&layout.sidecar_path(&Digest::of(b"y")), g), None);
     }
 }

@@ -20,6 +20,7 @@ use crate::index::{Index, SharedIndex, Usage};
 use crate::layout::{Layout, fsync_dir};
 use crate::reader::BlobReader;
 use crate::recover::recover;
+use crate::space::Shortage;
 use crate::upload::Upload;
 use starling_runtime::blocking;
 
@@ -57,6 +58,7 @@ struct Inner {
     options: StoreOptions,
     index: SharedIndex,
     evictions: crate::metrics::EvictionCount,
+    shortage: Shortage,
 }
 
 impl Store {
@@ -80,6 +82,7 @@ impl Store {
                 options,
                 index: SharedIndex::from(index),
                 evictions: Default::default(),
+                shortage: Shortage::default(),
             }),
         })
     }
@@ -163,6 +166,10 @@ impl Store {
 
     pub(crate) fn index(&self) -> &SharedIndex {
         &self.inner.index
+    }
+
+    pub(crate) fn shortage(&self) -> &Shortage {
+        &self.inner.shortage
     }
 
     /// Moves a verified, fsynced temp file into `data/` (blocking). If the blob is

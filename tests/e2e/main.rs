@@ -4,6 +4,7 @@
 
 mod agent_api;
 mod containerd;
+mod disk_full;
 mod docker;
 mod mirrors;
 mod podman;

@@ -65,7 +65,9 @@ impl Torrent {
             }
             Err(error) => {
                 // A write that fails (disk full, i/o error) will fail for every peer:
-                // stop the download rather than fetch forever.
+                // stop the download rather than fetch forever. The store has dropped
+                // the partial download (after trying to make room, for a full disk),
+                // so nothing of it is resumed.
                 self.lock().pieces.reset(index);
                 self.fail(format!("writing piece {index}: {error}"));
                 Err(error)

@@ -19,7 +19,8 @@
 //!
 //! Stop order: mark the torrent stopped (readers and sessions see it), leave the
 //! registry, cancel every connection and wait for their tasks, persist the partial
-//! download (so a restart resumes every verified piece), then announce `stopped`.
+//! download (so a restart resumes every verified piece; a download whose write failed
+//! was dropped by the store and is not persisted), then announce `stopped`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -268,12 +269,18 @@ async fn stop(torrent: Arc<Torrent>) -> Result<()> {
     torrent.conns.close();
     torrent.conns.wait().await;
     let writer = torrent.lock().source.writer();
-    if let Some(writer) = writer {
-        blocking::<_, Error, _>(
-            "persist the partial download",
-            move || Ok(writer.persist()?),
-        )
-        .await?;
+    if let Some(writer) = writer.filter(|w| !w.is_broken()) {
+        let persisted =
+            blocking::<_, Error, _>(
+                "persist the partial download",
+                move || Ok(writer.persist()?),
+            )
+            .await;
+        if let Err(error) = persisted {
+            // The store dropped the download (see `starling_store::PartialBlob`); the
+            // swarm still hears that this peer stopped.
+            tracing::warn!(%error, "cannot persist the partial download");
+        }
     }
     let Some(announcer) = &torrent.ctx.announcer else {
         tracing::info!("torrent stopped");
