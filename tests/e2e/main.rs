@@ -5,6 +5,8 @@
 mod agent_api;
 mod containerd;
 mod docker;
+mod oras;
 mod podman;
+mod referrers;
 mod skopeo;
 mod support;
