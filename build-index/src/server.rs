@@ -43,7 +43,10 @@ pub fn router(state: Arc<BuildIndexState>) -> Router {
             "/referrers/{repo}/{subject}/{digest}",
             put(referrers::put_referrer).layer(DefaultBodyLimit::max(MAX_REFERRER_BODY)),
         )
-        .route("/referrers/{repo}/{subject}", get(referrers::list_referrers))
+        .route(
+            "/referrers/{repo}/{subject}",
+            get(referrers::list_referrers),
+        )
         .route("/repositories/{repo}/tags", get(repositories::list_tags))
         .route("/repositories", get(repositories::list_repositories))
         .route("/health", get(probes::health))

@@ -59,7 +59,10 @@ mod tests {
         assert_eq!(q.get("digest"), None);
         let q = query("/v2/a/referrers/x?artifactType=application%2Fvnd.example%2Bjson");
         assert_eq!(q.artifact_type(), Some("application/vnd.example+json"));
-        assert_eq!(query("/v2/a/referrers/x?artifactType=").artifact_type(), None);
+        assert_eq!(
+            query("/v2/a/referrers/x?artifactType=").artifact_type(),
+            None
+        );
     }
 
     #[test]

@@ -37,7 +37,10 @@ impl IntoResponse for Referrers {
         let h = response.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));
         if self.filtered {
-            h.insert(OCI_FILTERS_APPLIED, HeaderValue::from_static("artifactType"));
+            h.insert(
+                OCI_FILTERS_APPLIED,
+                HeaderValue::from_static("artifactType"),
+            );
         }
         response
     }

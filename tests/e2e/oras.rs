@@ -25,7 +25,9 @@ fn require_oras() {
 async fn oras_pushes_a_signature_that_agents_list_and_pull() {
     require_oras();
     let cluster = Cluster::start(2).await;
-    let image = cluster.push_image("team/signed", "1", &[b"signed layer"]).await;
+    let image = cluster
+        .push_image("team/signed", "1", &[b"signed layer"])
+        .await;
     let (subject, size) = (Digest::of(&image), image.len().to_string());
     let work = cluster.path().join("artifact");
     std::fs::create_dir_all(&work).unwrap();
@@ -34,7 +36,15 @@ async fn oras_pushes_a_signature_that_agents_list_and_pull() {
 
     let pushed = run_ok(
         "python3",
-        &[SCRIPT, "push", &cluster.proxy(), "team/signed:sig", &arg(&work), &subject.to_string(), &size],
+        &[
+            SCRIPT,
+            "push",
+            &cluster.proxy(),
+            "team/signed:sig",
+            &arg(&work),
+            &subject.to_string(),
+            &size,
+        ],
         &[],
     )
     .await;
@@ -42,7 +52,15 @@ async fn oras_pushes_a_signature_that_agents_list_and_pull() {
 
     for k in 0..2 {
         let url = cluster.agent_url(k, &format!("/v2/team/signed/referrers/{subject}"));
-        let index: Value = cluster.http.get(url).send().await.unwrap().json().await.unwrap();
+        let index: Value = cluster
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let manifests = index["manifests"].as_array().unwrap();
         assert_eq!(manifests.len(), 1, "agent {k}: {index}");
         assert_eq!(
@@ -57,7 +75,13 @@ async fn oras_pushes_a_signature_that_agents_list_and_pull() {
         let out = cluster.path().join(format!("pulled-{k}"));
         run_ok(
             "python3",
-            &[SCRIPT, "pull", &cluster.agent(k), "team/signed:sig", &arg(&out)],
+            &[
+                SCRIPT,
+                "pull",
+                &cluster.agent(k),
+                "team/signed:sig",
+                &arg(&out),
+            ],
             &[],
         )
         .await;

@@ -61,7 +61,11 @@ async fn put_manifest(
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "push {repo}:{reference}: {body}");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "push {repo}:{reference}: {body}"
+    );
     let digest = Digest::of(&bytes);
     (Pushed { bytes, digest }, headers)
 }
@@ -216,7 +220,8 @@ async fn referrers_are_listed_with_their_descriptors_and_filtered_by_artifact_ty
         "subject": subject_of(&image),
         "annotations": {"org.example.kind": "bundle"},
     });
-    let (bundle, headers) = put_manifest(&cluster, repo, "bundle", OCI_INDEX, &bundle_manifest).await;
+    let (bundle, headers) =
+        put_manifest(&cluster, repo, "bundle", OCI_INDEX, &bundle_manifest).await;
     assert_eq!(headers["oci-subject"], image.digest.to_string().as_str());
 
     // A manifest without a subject gets no OCI-Subject and is nobody's referrer.
@@ -257,8 +262,14 @@ async fn referrers_are_listed_with_their_descriptors_and_filtered_by_artifact_ty
             "{base}"
         );
 
-        let (status, filters, index) =
-            referrers(&cluster, &base, repo, &subject, "?artifactType=application/none").await;
+        let (status, filters, index) = referrers(
+            &cluster,
+            &base,
+            repo,
+            &subject,
+            "?artifactType=application/none",
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{base}");
         assert_eq!(filters.as_deref(), Some("artifactType"), "{base}");
         assert_eq!(index["manifests"], json!([]), "{base}");
@@ -314,7 +325,10 @@ async fn a_referrer_pushed_before_its_subject_is_listed() {
         },
     )
     .await;
-    assert_eq!(headers["oci-subject"], future_image.digest.to_string().as_str());
+    assert_eq!(
+        headers["oci-subject"],
+        future_image.digest.to_string().as_str()
+    );
     for base in registries(&cluster) {
         let (status, _, index) =
             referrers(&cluster, &base, repo, &future_image.digest.to_string(), "").await;
@@ -362,7 +376,10 @@ async fn the_fallback_tag_and_artifacts_of_any_media_type_push_and_pull() {
         }],
     });
     let (index, headers) = put_manifest(&cluster, repo, &fallback_tag, OCI_INDEX, &fallback).await;
-    assert!(headers.get("oci-subject").is_none(), "the fallback index has no subject");
+    assert!(
+        headers.get("oci-subject").is_none(),
+        "the fallback index has no subject"
+    );
 
     for base in registries(&cluster) {
         let url = format!("http://{base}/v2/{repo}/manifests/{fallback_tag}");
@@ -372,7 +389,15 @@ async fn the_fallback_tag_and_artifacts_of_any_media_type_push_and_pull() {
         assert_eq!(response.bytes().await.unwrap(), index.bytes, "{base}");
 
         let tags_url = format!("http://{base}/v2/{repo}/tags/list");
-        let tags: Value = cluster.http.get(tags_url).send().await.unwrap().json().await.unwrap();
+        let tags: Value = cluster
+            .http
+            .get(tags_url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let tags = tags["tags"].as_array().unwrap();
         assert!(tags.contains(&json!(fallback_tag)), "{base}: {tags:?}");
 

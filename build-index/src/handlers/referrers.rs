@@ -34,10 +34,11 @@ pub async fn put_referrer(
             .with_detail(e.to_string())
     })?;
     if referrer.digest != digest {
-        return Err(
-            ApiError::new(ErrorCode::DigestInvalid, "descriptor digest differs from the path")
-                .with_detail(format!("path {digest}, descriptor {}", referrer.digest)),
-        );
+        return Err(ApiError::new(
+            ErrorCode::DigestInvalid,
+            "descriptor digest differs from the path",
+        )
+        .with_detail(format!("path {digest}, descriptor {}", referrer.digest)));
     }
     let from = if headers.contains_key(api::REPLICATED_FROM) {
         ReferrerFrom::Replica

@@ -180,7 +180,11 @@ impl BuildIndexClient {
         referrer: &Referrer,
     ) -> Result<()> {
         let url = self.url(&api::referrer_path(repo, subject, &referrer.digest));
-        let request = self.http.put(&url).header(CONTENT_TYPE, JSON).body(to_json(referrer));
+        let request = self
+            .http
+            .put(&url)
+            .header(CONTENT_TYPE, JSON)
+            .body(to_json(referrer));
         put_outcome(&url, send(request, &url).await?)
             .await
             .map(drop)

@@ -153,7 +153,11 @@ mod tests {
             }
             manifest::parse(&serde_json::to_vec(&body).unwrap(), None).unwrap_err()
         };
-        assert!(bad(json!({"subject": {"digest": "sha256:00"}})).0.contains("subject"));
+        assert!(
+            bad(json!({"subject": {"digest": "sha256:00"}}))
+                .0
+                .contains("subject")
+        );
         assert!(bad(json!({"artifactType": 7})).0.contains("artifactType"));
         assert!(bad(json!({"annotations": []})).0.contains("annotations"));
     }
