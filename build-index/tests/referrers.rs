@@ -46,7 +46,7 @@ async fn referrers_reach_every_replica_and_are_listed_as_a_union() {
     // Forwarded before the put returns.
     assert_eq!(
         b.client().list_referrers(&app, &image).await.unwrap(),
-        [sig.clone()]
+        std::slice::from_ref(&sig)
     );
 
     // A replica's forward is recorded where it is sent and not forwarded again, so
@@ -58,7 +58,7 @@ async fn referrers_reach_every_replica_and_are_listed_as_a_union() {
         .unwrap();
     assert_eq!(
         a.client().list_referrers(&app, &image).await.unwrap(),
-        [sig.clone()]
+        std::slice::from_ref(&sig)
     );
     let cluster = BuildIndexCluster::new(&[ha.clone(), hb.clone()]).unwrap();
     let mut want = vec![sig.clone(), sbom.clone()];
@@ -73,7 +73,7 @@ async fn referrers_reach_every_replica_and_are_listed_as_a_union() {
     b.stop().await;
     assert_eq!(
         cluster.list_referrers(&app, &image).await.unwrap(),
-        [sig.clone()]
+        std::slice::from_ref(&sig)
     );
     a.stop().await;
 }

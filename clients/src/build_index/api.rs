@@ -119,7 +119,7 @@ mod tests {
             "/repositories/team%2Fapp%2Fsub/tags?n=2&last=v1"
         );
         assert_eq!(
-            repositories_path(&PageRequest::after(3, repo)),
+            repositories_path(&PageRequest::after(3, repo.clone())),
             "/repositories?n=3&last=team%2Fapp%2Fsub"
         );
         assert_eq!(
