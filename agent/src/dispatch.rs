@@ -63,6 +63,12 @@ async fn route(state: &Arc<AgentState>, request: Request) -> Result<Response, Ap
                 .map_err(Error::from)?;
             paged(listed)
         }
+        (&Method::GET | &Method::HEAD, E::Referrers { name, digest }) => state
+            .listing
+            .referrers(&name, &digest, query.artifact_type())
+            .await
+            .map_err(Error::from)?
+            .into_response(),
         (&Method::GET | &Method::HEAD, E::Manifest { name, reference }) => {
             let manifest = manifests::fetch(&state.tags, &state.blobs, &name, &reference).await?;
             state.metrics.manifests_served.increment(1);
@@ -113,6 +119,10 @@ fn map_namespace(
             reference,
         },
         E::Blob { name, digest } => E::Blob {
+            name: resolve(name)?,
+            digest,
+        },
+        E::Referrers { name, digest } => E::Referrers {
             name: resolve(name)?,
             digest,
         },

@@ -10,8 +10,9 @@
 //! HTTP API is described in `docs/build-index-api.md`.
 //!
 //! Layout, top-down: [`server`] (routes, `run`, shutdown order) -> [`handlers`] (thin
-//! HTTP wrappers) -> [`service`] (put, get, list: the rules) -> [`store`] (SQLite tags
-//! and the two task queues), [`replication`] (forwards to replicas and the retry loop),
+//! HTTP wrappers) -> [`service`] (put, get, list: the rules) and [`referrers`] (the
+//! manifests pushed with a `subject`) -> [`store`] (SQLite tags, referrers and the two
+//! task queues), [`replication`] (forwards to replicas and the retry loop),
 //! [`remotes`] (cross-cluster replication, blobs first); plus [`api_error`],
 //! [`metrics`], [`clock`] and [`locks`]. The client, the paths, headers and bodies it
 //! shares with the server, and paging live in `starling_clients::build_index`.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod handlers;
 pub mod locks;
 pub mod metrics;
+pub mod referrers;
 pub mod remotes;
 pub mod replication;
 pub mod server;

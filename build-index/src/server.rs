@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, put};
 use starling_config::BuildIndexConfig;
 use starling_runtime::{
     ApiError, Drain, require_token_for_writes, serve, spawn_named, trace_requests,
@@ -25,17 +25,28 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api_error;
 use crate::error::{Error, Result};
-use crate::handlers::{probes, repositories, tags};
+use crate::handlers::{probes, referrers, repositories, tags};
 use crate::replication::retry_loop;
 use crate::state::BuildIndexState;
 
-/// Request bodies are a digest; 4 KiB leaves room for whitespace and nothing else.
+/// Tag bodies are a digest; 4 KiB leaves room for whitespace and nothing else.
 const MAX_BODY: usize = 4096;
+/// A referrer's descriptor carries the manifest's annotations (signatures put
+/// certificates there); 256 KiB holds any real one.
+pub const MAX_REFERRER_BODY: usize = 256 * 1024;
 
 /// All build-index routes over `state`.
 pub fn router(state: Arc<BuildIndexState>) -> Router {
     let routes = Router::new()
         .route("/tags/{repo}/{tag}", get(tags::get_tag).put(tags::put_tag))
+        .route(
+            "/referrers/{repo}/{subject}/{digest}",
+            put(referrers::put_referrer).layer(DefaultBodyLimit::max(MAX_REFERRER_BODY)),
+        )
+        .route(
+            "/referrers/{repo}/{subject}",
+            get(referrers::list_referrers),
+        )
         .route("/repositories/{repo}/tags", get(repositories::list_tags))
         .route("/repositories", get(repositories::list_repositories))
         .route("/health", get(probes::health))

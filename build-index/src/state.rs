@@ -9,6 +9,7 @@ use starling_config::BuildIndexConfig;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::metrics::{BuildIndexMetrics, QueueDepths};
+use crate::referrers::ReferrerService;
 use crate::remotes::{RemoteParts, RemoteReplicator};
 use crate::replication::{Replicator, ReplicatorParts};
 use crate::service::{ServiceParts, TagService};
@@ -18,6 +19,7 @@ use starling_runtime::ClusterToken;
 
 pub struct BuildIndexState {
     service: TagService,
+    referrers: ReferrerService,
     replicator: Arc<Replicator>,
     remotes: Arc<RemoteReplicator>,
     db: Db,
@@ -77,6 +79,7 @@ impl BuildIndexState {
         );
         Ok(Self {
             service,
+            referrers: ReferrerService::new(db.clone(), replicator.clone()),
             replicator,
             remotes,
             db,
@@ -92,6 +95,10 @@ impl BuildIndexState {
 
     pub fn service(&self) -> &TagService {
         &self.service
+    }
+
+    pub fn referrers(&self) -> &ReferrerService {
+        &self.referrers
     }
 
     pub fn replicator(&self) -> Arc<Replicator> {

@@ -33,6 +33,7 @@ fn path_of(endpoint: &Endpoint) -> String {
         Endpoint::Tags { name } => format!("/v2/{name}/tags/list"),
         Endpoint::Manifest { name, reference } => format!("/v2/{name}/manifests/{reference}"),
         Endpoint::Blob { name, digest } => format!("/v2/{name}/blobs/{digest}"),
+        Endpoint::Referrers { name, digest } => format!("/v2/{name}/referrers/{digest}"),
         Endpoint::StartUpload { name } => format!("/v2/{name}/blobs/uploads/"),
         Endpoint::Upload { name, id } => format!("/v2/{name}/blobs/uploads/{id}"),
     }

@@ -60,7 +60,10 @@ async fn authorize(state: &ProxyState, parts: &Parts) -> Result<Endpoint, ApiErr
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
     let ping = matches!(endpoint, Ok(Endpoint::Base));
-    let listing = matches!(endpoint, Ok(Endpoint::Catalog | Endpoint::Tags { .. }));
+    let listing = matches!(
+        endpoint,
+        Ok(Endpoint::Catalog | Endpoint::Tags { .. } | Endpoint::Referrers { .. })
+    );
     if let Some(auth) = &state.auth
         && (write || ping || listing)
     {
@@ -112,6 +115,9 @@ async fn dispatch(
         (&Method::GET | &Method::HEAD, E::Catalog) => base::catalog(state, &request.query).await?,
         (&Method::GET | &Method::HEAD, E::Tags { name }) => {
             base::tags(state, name, &request.query).await?
+        }
+        (&Method::GET | &Method::HEAD, E::Referrers { name, digest }) => {
+            base::referrers(state, name, digest, &request.query).await?
         }
         (&Method::GET, E::Manifest { name, reference }) => {
             manifests::get(state, name, reference, false)

@@ -8,8 +8,11 @@
 //! children of an index must be manifests: origins store manifests as blobs, so a child
 //! is read back (it is no larger than the manifest limit) and must parse as one; a layer
 //! named as a child is refused. Only then are the bytes stored (namespace = the
-//! repository) and, for a tag, the tag pointed at the digest. A failed push changes
-//! nothing.
+//! repository), for a tag the tag pointed at the digest, and for a manifest with a
+//! `subject` its referrer descriptor recorded at the build-index (which owns referrer
+//! records, as it owns tags). A push that fails before the bytes are stored changes
+//! nothing; one that fails after (the build-index is down) leaves only
+//! content-addressed bytes behind, and the client's retry completes it.
 
 use std::sync::Arc;
 
@@ -17,7 +20,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use starling_clients::BuildIndexCluster;
 use starling_clients::OriginCluster;
-use starling_core::registry::{ManifestKind, Reference, Referenced, manifest};
+use starling_core::registry::{ManifestKind, Reference, Referenced, Referrer, manifest};
 use starling_core::{Digest, RepoName};
 use starling_registry::StoredManifest;
 use tracing::info;
@@ -27,6 +30,13 @@ use crate::metrics::ProxyMetrics;
 
 /// How many referenced blobs are checked at once.
 const STAT_CONCURRENCY: usize = 8;
+
+/// A stored manifest: its digest and the subject it refers to, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pushed {
+    pub digest: Digest,
+    pub subject: Option<Digest>,
+}
 
 pub struct ManifestService {
     origins: OriginCluster,
@@ -55,14 +65,15 @@ impl ManifestService {
         self.max_size
     }
 
-    /// Stores a pushed manifest under `reference`; returns its digest.
+    /// Stores a pushed manifest under `reference` (and records it as a referrer of its
+    /// subject); returns its digest and subject.
     pub async fn put(
         &self,
         name: &RepoName,
         reference: &Reference,
         content_type: Option<&str>,
         body: Bytes,
-    ) -> Result<Digest> {
+    ) -> Result<Pushed> {
         let digest = Digest::of(&body);
         if let Reference::Digest(expected) = reference
             && *expected != digest
@@ -91,9 +102,19 @@ impl ManifestService {
                 .await
                 .map_err(Error::build_index("put a tag"))?;
         }
+        if let Some(subject) = &parsed.subject {
+            let referrer = Referrer::of(&parsed, digest, size);
+            self.tags
+                .put_referrer(name, subject, &referrer)
+                .await
+                .map_err(Error::build_index("record a referrer"))?;
+        }
         self.metrics.manifests_pushed.increment(1);
-        info!(%name, %reference, %digest, media_type = %parsed.media_type, "manifest pushed");
-        Ok(digest)
+        info!(%name, %reference, %digest, media_type = %parsed.media_type, subject = ?parsed.subject, "manifest pushed");
+        Ok(Pushed {
+            digest,
+            subject: parsed.subject,
+        })
     }
 
     /// The manifest `reference` names; [`Error::ManifestUnknown`] when the tag is

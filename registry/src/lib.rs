@@ -6,9 +6,10 @@
 //! - [`headers`]: header names and the one way to turn a validated value into a header;
 //! - [`paths`]: the URLs handed out in `Location` and `Link` headers;
 //! - [`query`]: a request's query parameters;
-//! - [`listing`]: `tags/list` and `_catalog` from the build-index, paged, with
-//!   [`ListingError`];
-//! - [`responses`]: typed answers (`GET /v2/`, a page, a blob's headers, a manifest);
+//! - [`listing`]: `tags/list` and `_catalog` from the build-index, paged, and the
+//!   referrers of a manifest, with [`ListingError`];
+//! - [`responses`]: typed answers (`GET /v2/`, a page, a referrers index, a blob's
+//!   headers, a manifest);
 //! - [`build_index_errors`]: which build-index failures are the client's mistake.
 //!
 //! Path parsing, names, digests and manifest checks are wire formats and live in
@@ -21,6 +22,6 @@ pub mod paths;
 pub mod query;
 pub mod responses;
 
-pub use listing::{Listed, ListingError, ListingService};
+pub use listing::{Listed, ListingError, ListingService, Referrers};
 pub use query::RegistryQuery;
 pub use responses::{BlobStat, ManifestBody, StoredManifest, blob_headers, paged, ping};

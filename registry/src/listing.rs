@@ -1,11 +1,13 @@
 //! `tags/list` and `_catalog`: the build-index's tag and repository lists, paged as in
 //! the registry spec (`?n=&last=`, and a `Link: <…>; rel="next"` header while more may
-//! follow). The agent and the proxy list through this one service, so both page alike.
+//! follow); and `referrers/<digest>`, the manifests pushed with that `subject`, as an
+//! OCI image index (unpaged), optionally filtered by `?artifactType=`. The agent and the
+//! proxy list through this one service, so both answer alike.
 
 use starling_clients::build_index::api::{RepositoryList, TagList};
 use starling_clients::{BuildIndexCluster, BuildIndexError, Page, PageRequest};
-use starling_core::RepoName;
-use starling_core::registry::ErrorCode;
+use starling_core::registry::{ErrorCode, ReferrersIndex};
+use starling_core::{Digest, RepoName};
 use starling_runtime::ApiError;
 use thiserror::Error;
 
@@ -39,6 +41,12 @@ pub type Result<T> = std::result::Result<T, ListingError>;
 pub struct Listed<T> {
     pub body: T,
     pub next: Option<String>,
+}
+
+/// A referrers answer: the index, and whether the `artifactType` filter was applied.
+pub struct Referrers {
+    pub index: ReferrersIndex,
+    pub filtered: bool,
 }
 
 pub struct ListingService {
@@ -92,6 +100,25 @@ impl ListingService {
             body: RepositoryList {
                 repositories: items,
             },
+        })
+    }
+
+    /// The referrers of `subject` in `name`, only those of `artifact_type` when given;
+    /// an empty index when there are none.
+    pub async fn referrers(
+        &self,
+        name: &RepoName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Referrers> {
+        let all = self
+            .tags
+            .list_referrers(name, subject)
+            .await
+            .map_err(build_index("list referrers"))?;
+        Ok(Referrers {
+            index: ReferrersIndex::new(all, artifact_type),
+            filtered: artifact_type.is_some(),
         })
     }
 

@@ -28,6 +28,11 @@ impl RegistryQuery {
         self.params.get(key).map(String::as_str)
     }
 
+    /// `?artifactType=` of a referrers request; an empty value filters nothing.
+    pub fn artifact_type(&self) -> Option<&str> {
+        self.get("artifactType").filter(|t| !t.is_empty())
+    }
+
     /// `?mount=<digest>&from=<repo>`, when both are present and valid. A mount that
     /// cannot be read is answered as a plain upload start, as the spec allows.
     pub fn mount(&self) -> Option<(Digest, RepoName)> {
@@ -52,6 +57,12 @@ mod tests {
         assert_eq!(q.get("last"), Some("v+1"));
         assert_eq!(q.get("ns"), Some("docker.io"));
         assert_eq!(q.get("digest"), None);
+        let q = query("/v2/a/referrers/x?artifactType=application%2Fvnd.example%2Bjson");
+        assert_eq!(q.artifact_type(), Some("application/vnd.example+json"));
+        assert_eq!(
+            query("/v2/a/referrers/x?artifactType=").artifact_type(),
+            None
+        );
     }
 
     #[test]

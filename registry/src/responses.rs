@@ -1,5 +1,5 @@
 //! Typed answers of the read side, identical from the agent and the proxy: the API
-//! version check, a page of a list, a blob's headers and a manifest.
+//! version check, a page of a list, a referrers index, a blob's headers and a manifest.
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -7,9 +7,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 use starling_core::Digest;
+use starling_core::registry::media_type::OCI_INDEX;
 
-use crate::headers::{self, DOCKER_CONTENT_DIGEST};
-use crate::listing::Listed;
+use crate::headers::{self, DOCKER_CONTENT_DIGEST, OCI_FILTERS_APPLIED};
+use crate::listing::{Listed, Referrers};
 
 /// `200 {}`: this is a Registry v2 API (the version header is added to every answer).
 pub async fn ping() -> Json<serde_json::Value> {
@@ -25,6 +26,24 @@ pub fn paged<T: Serialize>(listed: Listed<T>) -> Response {
         response.headers_mut().insert(header::LINK, link);
     }
     response
+}
+
+impl IntoResponse for Referrers {
+    /// `200` with the OCI image index, and `OCI-Filters-Applied: artifactType` when the
+    /// list was filtered.
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.index).expect("an index serializes");
+        let mut response = body.into_response();
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));
+        if self.filtered {
+            h.insert(
+                OCI_FILTERS_APPLIED,
+                HeaderValue::from_static("artifactType"),
+            );
+        }
+        response
+    }
 }
 
 /// A blob `HEAD` answer: size and digest, no body.
@@ -116,6 +135,25 @@ mod tests {
             "application/vnd.oci.image.manifest.v1+json"
         );
         assert_eq!(h[DOCKER_CONTENT_DIGEST], digest.to_string().as_str());
+    }
+
+    #[test]
+    fn a_filtered_referrers_answer_says_so() {
+        let index = starling_core::registry::ReferrersIndex::new(Vec::new(), Some("a/b"));
+        let filtered = Referrers {
+            index: index.clone(),
+            filtered: true,
+        }
+        .into_response();
+        assert_eq!(filtered.status(), StatusCode::OK);
+        assert_eq!(filtered.headers()[header::CONTENT_TYPE], OCI_INDEX);
+        assert_eq!(filtered.headers()[OCI_FILTERS_APPLIED], "artifactType");
+        let plain = Referrers {
+            index,
+            filtered: false,
+        }
+        .into_response();
+        assert!(plain.headers().get(OCI_FILTERS_APPLIED).is_none());
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod containerd;
 mod disk_full;
 mod docker;
 mod mirrors;
+mod oras;
 mod podman;
+mod referrers;
 mod skopeo;
 mod support;

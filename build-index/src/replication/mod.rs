@@ -18,6 +18,8 @@ mod retry;
 use std::time::Duration;
 
 use starling_config::RetryConfig;
+use starling_core::registry::Referrer;
+use starling_core::{Digest, RepoName};
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, Timestamp};
@@ -103,6 +105,26 @@ impl Replicator {
             }
         }
         Ok(())
+    }
+
+    /// Sends a newly recorded referrer to every replica at once. A failed forward is
+    /// logged, not queued: readers ask every replica and take the union
+    /// (`BuildIndexCluster::list_referrers`), so one replica that has it is enough.
+    pub async fn forward_referrer(&self, repo: &RepoName, subject: &Digest, referrer: &Referrer) {
+        let sends = self
+            .replicas
+            .iter()
+            .map(|replica| replica.forward_referrer(repo, subject, referrer, &self.advertise));
+        let results = futures::future::join_all(sends).await;
+        for (replica, result) in self.replicas.iter().zip(results) {
+            match result {
+                Ok(()) => self.metrics.forward(Forward::Delivered),
+                Err(error) => {
+                    tracing::warn!(target = replica.host(), %repo, %subject, referrer = %referrer.digest, %error, "referrer forward failed");
+                    self.metrics.forward(Forward::GivenUp);
+                }
+            }
+        }
     }
 
     fn replica(&self, host: &str) -> Option<&BuildIndexClient> {

@@ -1,15 +1,18 @@
 //! The build-index's SQLite database: the `tags` table (the local source of truth), the
-//! `replication` table (forwards to other replicas that still have to succeed) and the
-//! `remote_replication` table (tags still to be sent to remote clusters).
+//! `replication` table (forwards to other replicas that still have to succeed), the
+//! `remote_replication` table (tags still to be sent to remote clusters) and the
+//! `referrers` table (manifests pushed with a `subject`, for the referrers API).
 //!
 //! One connection behind a mutex, used from `spawn_blocking`: every statement is a
 //! single-row write or a small indexed read, so a pool would only add lock contention
 //! inside SQLite. The mutex is never held across an `.await`. WAL mode keeps a crash
 //! between two statements from losing committed rows.
 //!
-//! Tag operations are in [`tags`], queue operations in [`queue`].
+//! Tag operations are in [`tags`], queue operations in [`queue`], referrers in
+//! [`referrers`].
 
 pub mod queue;
+pub mod referrers;
 pub mod tags;
 
 use std::path::Path;
@@ -63,6 +66,16 @@ CREATE TABLE IF NOT EXISTS remote_replication (
     UNIQUE (target, repo, tag)
 );
 CREATE INDEX IF NOT EXISTS remote_replication_due ON remote_replication (next_attempt_at);
+-- One row per referrer of a subject; rows are only ever added (a manifest's subject
+-- never changes), so replicas converge by union.
+CREATE TABLE IF NOT EXISTS referrers (
+    repo       TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    -- The referrer's descriptor as the referrers API lists it (JSON).
+    descriptor TEXT NOT NULL,
+    PRIMARY KEY (repo, subject, digest)
+) WITHOUT ROWID;
 ";
 
 /// The open database; cheap to clone.

@@ -280,3 +280,40 @@ fn last_writer_wins_by_stamp_then_digest() {
     let tie = update("a", "v", b"x", 10);
     assert_eq!(tie.supersedes(&current), tie.digest > current.digest);
 }
+
+fn referrer(content: &[u8], artifact_type: &str) -> starling_core::registry::Referrer {
+    starling_core::registry::Referrer {
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        digest: Digest::of(content),
+        size: content.len() as u64,
+        artifact_type: Some(artifact_type.into()),
+        annotations: [("k".to_owned(), "v".to_owned())].into(),
+    }
+}
+
+#[tokio::test]
+async fn referrers_are_recorded_once_per_subject_and_listed_by_digest() {
+    let (_dir, db) = open().await;
+    let (image, other) = (Digest::of(b"image"), Digest::of(b"other"));
+    let sig = referrer(b"sig", "application/vnd.example.sig");
+    let sbom = referrer(b"sbom", "application/vnd.example.sbom");
+    assert!(db.put_referrer(&repo("a/b"), &image, &sig).await.unwrap());
+    assert!(!db.put_referrer(&repo("a/b"), &image, &sig).await.unwrap());
+    assert!(db.put_referrer(&repo("a/b"), &image, &sbom).await.unwrap());
+    assert!(db.put_referrer(&repo("a/b"), &other, &sbom).await.unwrap());
+
+    let mut want = vec![sig.clone(), sbom.clone()];
+    want.sort_by_key(|r| r.digest.to_string());
+    assert_eq!(db.referrers_of(&repo("a/b"), &image).await.unwrap(), want);
+    assert_eq!(
+        db.referrers_of(&repo("a/b"), &other).await.unwrap(),
+        vec![sbom]
+    );
+    assert!(
+        db.referrers_of(&repo("a/c"), &image)
+            .await
+            .unwrap()
+            .is_empty(),
+        "referrers belong to their repository"
+    );
+}

@@ -8,7 +8,8 @@
 //! character that ever needs escaping, in paths and in the `last` query value alike.
 
 use serde::{Deserialize, Serialize};
-use starling_core::{RepoName, Tag};
+use starling_core::registry::Referrer;
+use starling_core::{Digest, RepoName, Tag};
 
 use super::paging::PageRequest;
 
@@ -29,6 +30,17 @@ pub const UPDATED_AT: &str = "starling-tag-updated-at";
 /// `/tags/{repo}/{tag}`: PUT, GET and HEAD of one tag.
 pub fn tag_path(repo: &RepoName, tag: &Tag) -> String {
     format!("/tags/{}/{tag}", repo.path_segment())
+}
+
+/// `/referrers/{repo}/{subject}`: GET, the referrers of the manifest `subject`.
+pub fn referrers_path(repo: &RepoName, subject: &Digest) -> String {
+    format!("/referrers/{}/{subject}", repo.path_segment())
+}
+
+/// `/referrers/{repo}/{subject}/{digest}`: PUT, records `digest` as a referrer of
+/// `subject` (the body is its [`Referrer`] descriptor).
+pub fn referrer_path(repo: &RepoName, subject: &Digest, digest: &Digest) -> String {
+    format!("/referrers/{}/{subject}/{digest}", repo.path_segment())
 }
 
 /// `/repositories/{repo}/tags?n=&last=`: the tags of a repository, paged.
@@ -87,6 +99,12 @@ pub struct RepositoryList {
     pub repositories: Vec<RepoName>,
 }
 
+/// `GET /referrers/{repo}/{subject}` body: every recorded referrer, by digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferrerList {
+    pub referrers: Vec<Referrer>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,12 +119,22 @@ mod tests {
             "/repositories/team%2Fapp%2Fsub/tags?n=2&last=v1"
         );
         assert_eq!(
-            repositories_path(&PageRequest::after(3, repo)),
+            repositories_path(&PageRequest::after(3, repo.clone())),
             "/repositories?n=3&last=team%2Fapp%2Fsub"
         );
         assert_eq!(
             repositories_path(&PageRequest::first(1)),
             "/repositories?n=1"
+        );
+        let subject = Digest::of(b"image");
+        let referrer = Digest::of(b"sig");
+        assert_eq!(
+            referrers_path(&repo, &subject),
+            format!("/referrers/team%2Fapp%2Fsub/{subject}")
+        );
+        assert_eq!(
+            referrer_path(&repo, &subject, &referrer),
+            format!("/referrers/team%2Fapp%2Fsub/{subject}/{referrer}")
         );
     }
 

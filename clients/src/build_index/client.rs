@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, LINK};
 use reqwest::{RequestBuilder, Response, StatusCode};
-use starling_core::registry::RegistryError;
+use starling_core::registry::{Referrer, RegistryError};
 use starling_core::{Digest, RepoName, Tag};
 use starling_runtime::ClusterToken;
 
-use super::api::{self, RepositoryList, TagList};
+use super::api::{self, ReferrerList, RepositoryList, TagList};
 use super::error::{BuildIndexError as Error, BuildIndexResult as Result};
 use super::paging::{Page, PageRequest};
 use super::update::TagUpdate;
@@ -171,9 +171,64 @@ impl BuildIndexClient {
         put_outcome(&url, send(request, &url).await?).await
     }
 
+    /// Records `referrer` (a manifest of `repo` whose `subject` is `subject`); the host
+    /// forwards it to its replicas.
+    pub async fn put_referrer(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        referrer: &Referrer,
+    ) -> Result<()> {
+        let url = self.url(&api::referrer_path(repo, subject, &referrer.digest));
+        let request = self
+            .http
+            .put(&url)
+            .header(CONTENT_TYPE, JSON)
+            .body(to_json(referrer));
+        put_outcome(&url, send(request, &url).await?)
+            .await
+            .map(drop)
+    }
+
+    /// Sends a referrer on behalf of the replica `from`; the receiver records it and
+    /// does not forward it again.
+    pub async fn forward_referrer(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        referrer: &Referrer,
+        from: &str,
+    ) -> Result<()> {
+        let url = self.url(&api::referrer_path(repo, subject, &referrer.digest));
+        let request = self
+            .http
+            .put(&url)
+            .timeout(FORWARD_TIMEOUT)
+            .header(api::REPLICATED_FROM, from)
+            .header(CONTENT_TYPE, JSON)
+            .body(to_json(referrer));
+        put_outcome(&url, send(request, &url).await?)
+            .await
+            .map(drop)
+    }
+
+    /// The referrers of `subject` in `repo` this host holds, by digest.
+    pub async fn list_referrers(&self, repo: &RepoName, subject: &Digest) -> Result<Vec<Referrer>> {
+        let url = self.url(&api::referrers_path(repo, subject));
+        let response = send(self.http.get(&url), &url).await?;
+        let list: ReferrerList = read_json(&url, response).await?;
+        Ok(list.referrers)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+}
+
+const JSON: &str = "application/json";
+
+fn to_json(referrer: &Referrer) -> Vec<u8> {
+    serde_json::to_vec(referrer).expect("a descriptor serializes")
 }
 
 async fn send(request: RequestBuilder, url: &str) -> Result<Response> {
@@ -309,6 +364,51 @@ impl BuildIndexCluster {
 
     pub async fn list_repositories(&self, page: &PageRequest<RepoName>) -> Result<Page<RepoName>> {
         self.first_answer(|c| c.list_repositories(page)).await
+    }
+
+    pub async fn put_referrer(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        referrer: &Referrer,
+    ) -> Result<()> {
+        self.first_answer(|c| c.put_referrer(repo, subject, referrer))
+            .await
+    }
+
+    /// The referrers of `subject` that any host holds. Referrers are only ever added
+    /// (a manifest's `subject` cannot change), so the union of every answering host is
+    /// the truth: one that missed a forward while it was down is made up for by the
+    /// others. Fails only when no host answers.
+    pub async fn list_referrers(&self, repo: &RepoName, subject: &Digest) -> Result<Vec<Referrer>> {
+        let answers = futures::future::join_all(
+            self.clients
+                .iter()
+                .map(|client| client.list_referrers(repo, subject)),
+        )
+        .await;
+        let mut union = std::collections::BTreeMap::new();
+        let mut last_error = None;
+        let mut answered = false;
+        for (client, answer) in self.clients.iter().zip(answers) {
+            match answer {
+                Ok(referrers) => {
+                    answered = true;
+                    for referrer in referrers {
+                        union.entry(referrer.digest).or_insert(referrer);
+                    }
+                }
+                Err(error) if is_client_mistake(&error) => return Err(error),
+                Err(error) => {
+                    tracing::debug!(host = client.host(), %error, "build-index host failed");
+                    last_error = Some(error);
+                }
+            }
+        }
+        match last_error {
+            Some(error) if !answered => Err(error),
+            _ => Ok(union.into_values().collect()),
+        }
     }
 
     async fn first_answer<'a, T, F, Fut>(&'a self, call: F) -> Result<T>

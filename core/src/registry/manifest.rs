@@ -11,9 +11,17 @@
 //! and OCI artifacts (an OCI manifest with any config media type and an optional
 //! `artifactType`). Schema 1 and anything else is `MANIFEST_INVALID`.
 //!
+//! A manifest may name a `subject` (OCI 1.1: it is a signature, SBOM or other artifact
+//! about that manifest). The subject is not required to exist: a signature may be pushed
+//! before the image it signs, as the distribution spec allows. Its digest, the manifest's
+//! `artifactType` and its annotations are kept for the referrers API
+//! ([`crate::registry::referrers`]).
+//!
 //! The media type comes from the request's `Content-Type`; without one, from the body's
 //! `mediaType`. When both are given they must name the same kind. When serving, the
 //! stored bytes decide: their `mediaType`, else their structure (see [`served_type`]).
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
@@ -47,6 +55,13 @@ pub struct Manifest {
     /// The descriptors behind [`Self::references`], in the same order, with the size and
     /// media type they declare, for checking them against what the registry stores.
     pub descriptors: Vec<Referenced>,
+    /// The digest of the `subject` descriptor: the manifest this one refers to.
+    pub subject: Option<Digest>,
+    /// The artifact type a referrers listing shows: the manifest's `artifactType`, or
+    /// for an image manifest without one its config's media type (as the spec says).
+    pub artifact_type: Option<String>,
+    /// The manifest's string-valued annotations (a non-string value is not listed).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// One descriptor a manifest references and the registry must hold.
@@ -68,6 +83,17 @@ struct Raw {
     config: Option<Descriptor>,
     layers: Option<Vec<Descriptor>>,
     manifests: Option<Vec<Descriptor>>,
+    // Kept as raw JSON so that `served_type` reads any stored manifest; `parse` checks
+    // them on push.
+    subject: Option<serde_json::Value>,
+    artifact_type: Option<serde_json::Value>,
+    annotations: Option<serde_json::Value>,
+}
+
+/// The `subject` descriptor; only its digest matters to the registry.
+#[derive(Deserialize)]
+struct Subject {
+    digest: Digest,
 }
 
 #[derive(Deserialize)]
@@ -102,13 +128,37 @@ impl Descriptor {
 
 /// Parses and checks a pushed manifest.
 pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
-    let raw: Raw = serde_json::from_slice(body)
+    let mut raw: Raw = serde_json::from_slice(body)
         .map_err(|e| ManifestError::new(format!("not a manifest: {e}")))?;
     if raw.schema_version != Some(2) {
         return Err(ManifestError::new("schemaVersion must be 2"));
     }
     let media_type = pushed_type(content_type, raw.media_type.as_deref())?;
     let kind = ManifestKind::of(&media_type).expect("pushed_type returns manifest types");
+    let subject = match raw.subject.take() {
+        None => None,
+        Some(value) => Some(
+            serde_json::from_value::<Subject>(value)
+                .map_err(|e| ManifestError::new(format!("subject: {e}")))?
+                .digest,
+        ),
+    };
+    let declared_type = match raw.artifact_type.take() {
+        None => None,
+        Some(serde_json::Value::String(t)) => Some(t).filter(|t| !t.is_empty()),
+        Some(_) => return Err(ManifestError::new("artifactType must be a string")),
+    };
+    let annotations = match raw.annotations.take() {
+        None => BTreeMap::new(),
+        Some(serde_json::Value::Object(map)) => string_annotations(&map),
+        Some(_) => return Err(ManifestError::new("annotations must be an object")),
+    };
+    let config_type = raw.config.as_ref().and_then(|c| c.media_type.clone());
+    let artifact_type = match (kind, declared_type) {
+        (_, Some(declared)) => Some(declared),
+        (ManifestKind::Image, None) => config_type,
+        (ManifestKind::Index, None) => None,
+    };
     let descriptors = match kind {
         ManifestKind::Image => image_references(raw)?,
         ManifestKind::Index => index_references(raw)?,
@@ -118,7 +168,20 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest> {
         media_type,
         references: descriptors.iter().map(|d| d.digest).collect(),
         descriptors,
+        subject,
+        artifact_type,
+        annotations,
     })
+}
+
+/// The annotations whose values are strings, as the image spec requires them to be.
+fn string_annotations(
+    annotations: &serde_json::Map<String, serde_json::Value>,
+) -> BTreeMap<String, String> {
+    annotations
+        .iter()
+        .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned())))
+        .collect()
 }
 
 /// The media type the manifest is pushed as.

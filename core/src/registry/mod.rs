@@ -1,5 +1,5 @@
 //! The Docker Registry HTTP API v2 / OCI distribution spec as pure data: the path parser,
-//! the error body with its codes, and the manifest media types.
+//! the error body with its codes, the manifest media types, and the referrers index.
 //!
 //! The agent (pull API) and the proxy (push and pull API) both serve registry paths whose
 //! repository names contain `/`; they route every `/v2/...` request through the one
@@ -11,8 +11,10 @@ pub mod error;
 pub mod manifest;
 pub mod media_type;
 pub mod path;
+pub mod referrers;
 
 pub use error::{ErrorCode, RegistryError};
 pub use manifest::{Manifest, ManifestError, Referenced};
 pub use media_type::ManifestKind;
 pub use path::{Endpoint, Reference, UploadRef, parse_path};
+pub use referrers::{Referrer, ReferrersIndex};

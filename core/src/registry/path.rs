@@ -3,7 +3,8 @@
 //! Repository names contain `/`, so a route cannot be found by counting segments from the
 //! left. The parser reads from the right instead: the last one to three components decide
 //! the endpoint (`.../tags/list`, `.../manifests/<ref>`, `.../blobs/<digest>`,
-//! `.../blobs/uploads/`, `.../blobs/uploads/<id>`) and everything before them is the
+//! `.../referrers/<digest>`, `.../blobs/uploads/`, `.../blobs/uploads/<id>`) and
+//! everything before them is the
 //! name. So `/v2/a/blobs/b/manifests/latest` is the manifest `latest` of the repository
 //! `a/blobs/b`.
 //!
@@ -36,6 +37,8 @@ pub enum Endpoint {
     },
     /// `/v2/<name>/blobs/<digest>`.
     Blob { name: RepoName, digest: Digest },
+    /// `/v2/<name>/referrers/<digest>`: the manifests whose `subject` is `digest`.
+    Referrers { name: RepoName, digest: Digest },
     /// `/v2/<name>/blobs/uploads/`: starts an upload (or mounts a blob).
     StartUpload { name: RepoName },
     /// `/v2/<name>/blobs/uploads/<id>`: an upload in progress.
@@ -50,6 +53,7 @@ impl Endpoint {
             Self::Tags { name }
             | Self::Manifest { name, .. }
             | Self::Blob { name, .. }
+            | Self::Referrers { name, .. }
             | Self::StartUpload { name }
             | Self::Upload { name, .. } => Some(name),
         }
@@ -63,6 +67,7 @@ impl Endpoint {
             Self::Tags { .. } => "tag lists",
             Self::Manifest { .. } => "manifests",
             Self::Blob { .. } => "blobs",
+            Self::Referrers { .. } => "referrers",
             Self::StartUpload { .. } | Self::Upload { .. } => "uploads",
         }
     }
@@ -179,6 +184,13 @@ pub fn parse_path(path: &str) -> Result<Endpoint> {
         ("blobs", digest) => {
             let name = RepoName::parse(name)?;
             Endpoint::Blob {
+                name,
+                digest: Digest::parse(digest)?,
+            }
+        }
+        ("referrers", digest) => {
+            let name = RepoName::parse(name)?;
+            Endpoint::Referrers {
                 name,
                 digest: Digest::parse(digest)?,
             }

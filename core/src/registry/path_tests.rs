@@ -6,7 +6,7 @@ use super::*;
 const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// `base`, `catalog`, `tags <name>`, `manifest <name> tag|digest <ref>`, `blob <name>
-/// <digest>`, `start <name>`, `upload <name> <id>`, or `err <part>` where part is `name`,
+/// <digest>`, `referrers <name> <digest>`, `start <name>`, `upload <name> <id>`, or `err <part>` where part is `name`,
 /// `tag`, `digest`, `upload` or `unknown`.
 fn describe(parsed: Result<Endpoint>) -> String {
     match parsed {
@@ -18,6 +18,7 @@ fn describe(parsed: Result<Endpoint>) -> String {
             Reference::Digest(digest) => format!("manifest {name} digest {digest}"),
         },
         Ok(Endpoint::Blob { name, digest }) => format!("blob {name} {digest}"),
+        Ok(Endpoint::Referrers { name, digest }) => format!("referrers {name} {digest}"),
         Ok(Endpoint::StartUpload { name }) => format!("start {name}"),
         Ok(Endpoint::Upload { name, id }) => format!("upload {name} {id}"),
         Err(Error::InvalidRepoName { .. }) => "err name".to_owned(),
@@ -62,7 +63,14 @@ fn every_endpoint_with_simple_and_nested_names() {
     let manifest = format!("/v2/team/app/manifests/{D}");
     let want_blob = format!("blob team/app {D}");
     let want_manifest = format!("manifest team/app digest {D}");
+    let referrers = format!("/v2/team/app/referrers/{D}");
+    let want_referrers = format!("referrers team/app {D}");
     check(&[
+        (&referrers, &want_referrers),
+        ("/v2/team/app/referrers/sha256:abc", "err digest"),
+        ("/v2/team/app/referrers/latest", "err digest"),
+        ("/v2/Team/referrers/latest", "err name"),
+        ("/v2/team/app/referrers/", "err digest"),
         ("/v2/busybox/tags/list", "tags busybox"),
         ("/v2/a/b/c/d/tags/list", "tags a/b/c/d"),
         (

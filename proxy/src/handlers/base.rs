@@ -1,7 +1,8 @@
-//! `GET /v2/` (the API version check), `GET /v2/<name>/tags/list` and `GET /v2/_catalog`.
+//! `GET /v2/` (the API version check), `GET /v2/<name>/tags/list`, `GET /v2/_catalog`
+//! and `GET /v2/<name>/referrers/<digest>`.
 
-use axum::response::Response;
-use starling_core::RepoName;
+use axum::response::{IntoResponse, Response};
+use starling_core::{Digest, RepoName};
 use starling_registry::{RegistryQuery, paged};
 use starling_runtime::ApiError;
 
@@ -25,4 +26,17 @@ pub async fn catalog(state: &ProxyState, query: &RegistryQuery) -> Result<Respon
         .catalog(query.get("n"), query.get("last"))
         .await?;
     Ok(paged(listed))
+}
+
+pub async fn referrers(
+    state: &ProxyState,
+    name: RepoName,
+    subject: Digest,
+    query: &RegistryQuery,
+) -> Result<Response, ApiError> {
+    let referrers = state
+        .listing
+        .referrers(&name, &subject, query.artifact_type())
+        .await?;
+    Ok(referrers.into_response())
 }

@@ -1,4 +1,6 @@
-//! `PUT`, `GET` and `HEAD /v2/<name>/manifests/<tag|digest>`.
+//! `PUT`, `GET` and `HEAD /v2/<name>/manifests/<tag|digest>`. A push of a manifest
+//! with a `subject` is answered with `OCI-Subject: <subject digest>`: the referrer is
+//! recorded, so clients need not maintain the `sha256-<hex>` fallback tag.
 //!
 //! A pushed manifest is read into memory up to `max_manifest_size` (a declared
 //! `Content-Length` above it is refused before reading); the service checks and
@@ -10,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use starling_core::registry::Reference;
 use starling_core::{Digest, RepoName};
-use starling_registry::headers::{self, DOCKER_CONTENT_DIGEST};
+use starling_registry::headers::{self, DOCKER_CONTENT_DIGEST, OCI_SUBJECT};
 use starling_registry::{ManifestBody, paths};
 use starling_runtime::ApiError;
 
@@ -33,11 +35,15 @@ pub async fn put(
     }
     let content_type = request.header(header::CONTENT_TYPE).map(str::to_owned);
     let body = read_limited(request.body, limit).await?;
-    let digest = state
+    let pushed = state
         .manifests
         .put(&name, &reference, content_type.as_deref(), body)
         .await?;
-    Ok(ManifestCreated { name, digest })
+    Ok(ManifestCreated {
+        name,
+        digest: pushed.digest,
+        subject: pushed.subject,
+    })
 }
 
 pub async fn get(
@@ -71,6 +77,7 @@ async fn read_limited(body: Body, limit: u64) -> Result<Bytes> {
 pub struct ManifestCreated {
     name: RepoName,
     digest: Digest,
+    subject: Option<Digest>,
 }
 
 impl IntoResponse for ManifestCreated {
@@ -83,6 +90,9 @@ impl IntoResponse for ManifestCreated {
             DOCKER_CONTENT_DIGEST,
             headers::value(&self.digest.to_string()),
         );
+        if let Some(subject) = self.subject {
+            h.insert(OCI_SUBJECT, headers::value(&subject.to_string()));
+        }
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
         response
     }
