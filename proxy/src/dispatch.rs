@@ -99,6 +99,10 @@ fn canonical_names(endpoint: Endpoint) -> Endpoint {
             name: canonical(name),
             id,
         },
+        E::Referrers { name, digest } => E::Referrers {
+            name: canonical(name),
+            digest,
+        },
         other => other,
     }
 }
