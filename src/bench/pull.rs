@@ -7,7 +7,8 @@
 //! The direct download, from the blob's first owner, runs first. The blob was just uploaded, so both read the origin's
 //! copy from the page cache; the agent starts with an empty cache and gets every piece
 //! through the peer wire, verifying SHA-1 per piece and sha256 over the blob as it
-//! commits. The agent runs as a child process so its peak resident set can be read;
+//! commits. The agent runs as a child process so its peak resident set and its CPU time
+//! (getrusage of the reaped child) can be read apart from the origins' and the client's;
 //! `--block-size` and `--pipeline-depth` change its block requests, to tell per-block
 //! costs from per-byte ones.
 
@@ -21,6 +22,7 @@ use tokio::time::Instant;
 use crate::bench::agent_process::AgentProcess;
 use crate::bench::args::PullArgs;
 use crate::bench::blob::{BenchBlob, put_random_blob};
+use crate::bench::cpu;
 use crate::bench::progress::{self, Progress};
 use crate::bench::report::{PullFigures, PullReport, json_line};
 use crate::bench::setup::{self, DataDir, Rates};
@@ -46,6 +48,12 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
     progress.note(&format!(
         "agent {:.3}s, direct {:.3}s ({:.3}x), first byte after {:.1} ms, agent peak RSS {:.1} MiB",
         report.agent_s, report.direct_s, report.ratio, report.ttfb_ms, report.agent_peak_rss_mib
+    ));
+    progress.note(&format!(
+        "CPU per GiB: direct {:.3}s, through the agent {:.3}s ({:.3}s in the agent process)",
+        report.direct_cpu_s_per_gib,
+        report.agent_pull_cpu_s_per_gib,
+        report.agent_process_cpu_s_per_gib
     ));
     println!("{}", json_line(&report));
     Ok(())
@@ -86,7 +94,9 @@ async fn measure(
         blob.owners[0],
         starling_clients::origin::paths::blob(&blob.namespace, &blob.digest)
     );
+    let cpu_before_direct = cpu::process_cpu_time()?;
     let direct = puller.pull("direct", direct_url, &blob).await?;
+    let direct_cpu = cpu::process_cpu_time()?.saturating_sub(cpu_before_direct);
 
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut config = cluster.agent_config(0, [any_port; 3]);
@@ -97,20 +107,26 @@ async fn measure(
         config.peer.pipeline_depth = depth;
     }
     progress.note(&format!(
-        "agent requests blocks of {} with {} in flight per peer",
+        "agent requests blocks of {} with {} in flight per peer (to standard clients; \
+         see p2p connection/pipeline.rs for Starling peers)",
         config.peer.block_size, config.peer.pipeline_depth
     ));
+    let children_cpu_before = cpu::reaped_children_cpu_time()?;
     let agent = AgentProcess::start(&config, &dir.path().join("agent")).await?;
     let agent_url = format!(
         "http://{}/v2/{}/blobs/{}",
         agent.registry, blob.namespace, blob.digest
     );
+    let cpu_before_pull = cpu::process_cpu_time()?;
     let pulled = puller.pull("agent", agent_url, &blob).await;
+    let cluster_cpu_during_agent_pull = cpu::process_cpu_time()?.saturating_sub(cpu_before_pull);
     let peak_rss = agent.peak_rss_bytes();
     let stopped = agent.stop().await;
     let through_agent = pulled?;
     let agent_peak_rss_bytes = peak_rss?;
     stopped?;
+    // The agent is this process's only child, and `stop` has reaped it.
+    let agent_process_cpu = cpu::reaped_children_cpu_time()?.saturating_sub(children_cpu_before);
 
     Ok(PullReport::new(&PullFigures {
         origins: cluster.origins.len(),
@@ -120,6 +136,9 @@ async fn measure(
         direct: direct.done,
         agent_ttfb: through_agent.first_byte,
         agent_peak_rss_bytes,
+        direct_cpu,
+        cluster_cpu_during_agent_pull,
+        agent_process_cpu,
     }))
 }
 

@@ -114,6 +114,12 @@ pub struct PullReport {
     pub ttfb_ms: f64,
     /// The agent process's peak resident set (VmHWM), MiB.
     pub agent_peak_rss_mib: f64,
+    /// CPU seconds per GiB (getrusage): the direct download (origins and client, this
+    /// process); the agent pull as a whole (the agent process from start to stop, plus
+    /// this process during the pull); and of that, the agent process alone.
+    pub direct_cpu_s_per_gib: f64,
+    pub agent_pull_cpu_s_per_gib: f64,
+    pub agent_process_cpu_s_per_gib: f64,
 }
 
 /// What one pull run measured.
@@ -126,10 +132,16 @@ pub struct PullFigures {
     pub direct: Duration,
     pub agent_ttfb: Duration,
     pub agent_peak_rss_bytes: u64,
+    /// CPU time of this process during the direct download and during the agent pull.
+    pub direct_cpu: Duration,
+    pub cluster_cpu_during_agent_pull: Duration,
+    /// CPU time of the agent process, start to stop.
+    pub agent_process_cpu: Duration,
 }
 
 impl PullReport {
     pub fn new(figures: &PullFigures) -> Self {
+        let per_gib = |cpu| crate::bench::cpu::seconds_per_gib(cpu, figures.size);
         let agent = figures.agent.as_secs_f64();
         let direct = figures.direct.as_secs_f64();
         Self {
@@ -141,6 +153,12 @@ impl PullReport {
             ratio: round(agent / direct, 3),
             ttfb_ms: round(figures.agent_ttfb.as_secs_f64() * 1000.0, 2),
             agent_peak_rss_mib: round(figures.agent_peak_rss_bytes as f64 / f64::from(1 << 20), 1),
+            direct_cpu_s_per_gib: round(per_gib(figures.direct_cpu), 3),
+            agent_pull_cpu_s_per_gib: round(
+                per_gib(figures.agent_process_cpu + figures.cluster_cpu_during_agent_pull),
+                3,
+            ),
+            agent_process_cpu_s_per_gib: round(per_gib(figures.agent_process_cpu), 3),
         }
     }
 }
@@ -255,10 +273,13 @@ mod tests {
             direct: secs(2.0),
             agent_ttfb: Duration::from_micros(12_345),
             agent_peak_rss_bytes: 48 << 20,
+            direct_cpu: secs(1.5),
+            cluster_cpu_during_agent_pull: secs(1.25),
+            agent_process_cpu: secs(2.0),
         };
         assert_eq!(
             json_line(&PullReport::new(&figures)),
-            r#"{"origins":2,"replicas":2,"size":1073741824,"agent_s":2.2,"direct_s":2.0,"ratio":1.1,"ttfb_ms":12.35,"agent_peak_rss_mib":48.0}"#
+            r#"{"origins":2,"replicas":2,"size":1073741824,"agent_s":2.2,"direct_s":2.0,"ratio":1.1,"ttfb_ms":12.35,"agent_peak_rss_mib":48.0,"direct_cpu_s_per_gib":1.5,"agent_pull_cpu_s_per_gib":3.25,"agent_process_cpu_s_per_gib":2.0}"#
         );
     }
 }

@@ -116,6 +116,11 @@ async fn measure(
         .map_err(|_| anyhow!("not every agent finished within {timeout:?}"))??;
     let cpu = cpu::process_cpu_time()?.saturating_sub(cpu_before);
     note_costs(progress, cpu, wall_start.elapsed(), &times);
+    let delivered = size * u64::from(args.agents);
+    progress.note(&format!(
+        "CPU per byte delivered to an agent: {:.2} ns",
+        cpu.as_secs_f64() * 1e9 / delivered.max(1) as f64
+    ));
     let sent_after = origins_sent_bytes(&http, &cluster.origins).await?;
 
     let figures = SwarmFigures {

@@ -7,11 +7,13 @@
 //!   blacklist, duplicate peer ids, connection limit).
 //! - [`session`]: the message loop of an established connection, with its block
 //!   traffic in `transfer`; [`upload`]: its writer half, which also serves requests.
-//! - [`requests`]: the blocks a connection has asked its peer for, with their deadlines.
+//! - [`requests`]: the blocks a connection has asked its peer for, with their deadlines;
+//!   [`pipeline`]: how much it may ask at once (larger requests between Starling peers).
 
 pub mod accept;
 pub mod dial;
 pub mod handshake;
+pub mod pipeline;
 pub mod requests;
 pub mod session;
 mod transfer;

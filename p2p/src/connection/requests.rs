@@ -1,6 +1,6 @@
 //! The block requests one connection has sent and not yet seen answered, with the time
 //! each was sent, so that a peer that stops answering has its blocks re-requested from
-//! others after the request timeout. Pure bookkeeping; the pipeline depth bounds its size.
+//! others after the request timeout. Pure bookkeeping; `pipeline` bounds its size.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,11 @@ impl Outstanding {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Bytes requested and not yet received.
+    pub fn bytes(&self) -> u64 {
+        self.entries.iter().map(|(r, _)| u64::from(r.length)).sum()
     }
 
     pub fn push(&mut self, request: BlockRequest, now: Instant) {

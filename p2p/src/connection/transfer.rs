@@ -1,12 +1,13 @@
 //! The block traffic of a session: the peer's requests (validated, then queued for the
-//! writer), our request pipeline (kept `pipeline_depth` deep with blocks the torrent
-//! picks), and blocks coming in (only answers to our own requests are taken; a complete
+//! writer), our request pipeline (kept as deep as `pipeline` allows with blocks the
+//! torrent picks), and blocks coming in (only answers to our own requests are taken; a complete
 //! piece is checked in a task of its own).
 
 use std::time::Instant;
 
 use starling_core::peer_wire::{Block, BlockRequest, MAX_BLOCK_LEN, Message};
 
+use super::pipeline::request_room;
 use super::session::Session;
 use crate::error::PeerError;
 use crate::rate_limit::throttle;
@@ -93,15 +94,15 @@ impl Session {
         Ok(())
     }
 
-    /// Tops the request pipeline up to `pipeline_depth`.
+    /// Tops the request pipeline up (see `pipeline` for how deep).
     pub(super) fn fill_pipeline(&mut self) {
         let resting = self.resting_until.is_some_and(|t| Instant::now() < t);
         if self.peer_choking || !self.am_interested || resting {
             return;
         }
-        let depth = self.torrent.ctx.settings.p2p.pipeline_depth;
-        let room = depth.saturating_sub(self.outstanding.len());
-        if room == 0 {
+        let starling_peer = self.link.peer_id.is_starling();
+        let room = request_room(&self.torrent.ctx.settings, starling_peer, &self.outstanding);
+        if room.requests == 0 {
             return;
         }
         let requests = self.torrent.lock().request_blocks(self.link.conn, room);

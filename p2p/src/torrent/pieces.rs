@@ -12,6 +12,12 @@
 //!   is an orphan that the next connection able to serve it adopts. Keeping a piece with
 //!   one peer means a bad piece can be blamed on exactly one peer.
 //!
+//! - blocks are the torrent's `block_len` (16 KiB by default, what standard clients
+//!   expect); a request may span a run of consecutive blocks of one piece
+//!   ([`RequestRoom::blocks_per_request`], used between Starling peers), and every block
+//!   of the run keeps its own state and sender, so endgame duplicates, releases and blame
+//!   work block by block whatever the request sizes.
+//!
 //! Pure bookkeeping: no locks, no i/o; the torrent calls it under its state lock.
 
 use std::collections::HashMap;
@@ -43,6 +49,24 @@ struct InProgress {
     /// The connection each received block came from, by block.
     senders: Vec<Option<ConnId>>,
     verifying: bool,
+}
+
+/// How many requests a connection may still send, and how many consecutive blocks one
+/// request may span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRoom {
+    pub requests: usize,
+    pub blocks_per_request: usize,
+}
+
+impl RequestRoom {
+    /// Room for `requests` requests of one block each (what standard clients expect).
+    pub fn blocks(requests: usize) -> Self {
+        Self {
+            requests,
+            blocks_per_request: 1,
+        }
+    }
 }
 
 /// A piece whose blocks are all in, ready for its SHA-1 check.
@@ -152,26 +176,35 @@ impl Pieces {
         pieces
     }
 
-    /// Hands `conn` up to `max` missing blocks of `piece`, appended to `out`.
+    /// Hands `conn` missing blocks of `piece` until `out` holds `room.requests`
+    /// requests, each a run of up to `room.blocks_per_request` consecutive blocks.
     pub fn take_missing(
         &mut self,
         piece: PieceIndex,
         conn: ConnId,
-        max: usize,
+        room: RequestRoom,
         out: &mut Vec<BlockRequest>,
     ) {
         let block_len = self.block_len;
         let Some(p) = self.in_progress.get_mut(&piece).filter(|p| !p.verifying) else {
             return;
         };
-        for (i, state) in p.blocks.iter_mut().enumerate() {
-            if out.len() >= max {
-                return;
+        let mut i = 0;
+        while i < p.blocks.len() && out.len() < room.requests {
+            if p.blocks[i] != BlockState::Missing {
+                i += 1;
+                continue;
             }
-            if *state == BlockState::Missing {
+            let run_end = (i..p.blocks.len())
+                .take(room.blocks_per_request.max(1))
+                .take_while(|&j| p.blocks[j] == BlockState::Missing)
+                .last()
+                .map_or(i, |last| last + 1);
+            for state in &mut p.blocks[i..run_end] {
                 *state = BlockState::Requested(vec![conn]);
-                out.push(block_request(piece, p.len, block_len, i));
             }
+            out.push(run_request(piece, p.len, block_len, i..run_end));
+            i = run_end;
         }
     }
 
@@ -201,22 +234,24 @@ impl Pieces {
                     && !by.contains(&conn)
                 {
                     by.push(conn);
-                    out.push(block_request(piece, p.len, block_len, i));
+                    out.push(run_request(piece, p.len, block_len, i..i + 1));
                 }
             }
         }
     }
 
-    /// Withdraws `conn`'s request for one block (timeout, choke, cancel).
+    /// Withdraws `conn`'s request for the blocks of `request` (timeout, choke, cancel).
     pub fn release(&mut self, conn: ConnId, request: &BlockRequest, count: u32) {
         let Some(piece) = PieceIndex::new(request.index, count) else {
             return;
         };
         let block_len = self.block_len;
         if let Some(p) = self.in_progress.get_mut(&piece)
-            && let Some(state) = block_slot(p, block_len, request)
+            && let Some(run) = block_run(p, block_len, request)
         {
-            unrequest(state, conn);
+            for state in &mut p.blocks[run] {
+                unrequest(state, conn);
+            }
         }
     }
 
@@ -232,21 +267,20 @@ impl Pieces {
         }
     }
 
-    /// Whether the block of `request` is still worth receiving.
+    /// Whether any block of `request` is still worth receiving.
     pub fn is_needed(&self, request: &BlockRequest, count: u32) -> bool {
         let Some(piece) = PieceIndex::new(request.index, count) else {
             return false;
         };
         self.in_progress.get(&piece).is_some_and(|p| {
-            let index = (request.begin / self.block_len) as usize;
             !p.verifying
-                && p.blocks
-                    .get(index)
-                    .is_some_and(|s| *s != BlockState::Received)
+                && block_run(p, self.block_len, request)
+                    .is_some_and(|run| p.blocks[run].iter().any(|s| *s != BlockState::Received))
         })
     }
 
-    /// Stores a block from `conn`; only exact blocks of pieces in progress are taken.
+    /// Stores a block from `conn`; only exact blocks (or runs of them) of pieces in
+    /// progress are taken, and of a run only the blocks not received yet.
     pub fn receive(&mut self, conn: ConnId, block: &Block, count: u32) -> Received {
         let Some(piece) = PieceIndex::new(block.index, count) else {
             return Received::Unwanted;
@@ -260,19 +294,30 @@ impl Pieces {
             begin: block.begin,
             length: block.data.len() as u32,
         };
-        let Some(state) = block_slot(p, block_len, &request) else {
+        let Some(run) = block_run(p, block_len, &request) else {
             return Received::Unwanted;
         };
-        let others_asked = match state {
-            BlockState::Received => return Received::Unwanted,
-            BlockState::Missing => false,
-            BlockState::Requested(by) => by.iter().any(|&c| c != conn),
-        };
-        *state = BlockState::Received;
-        let begin = block.begin as usize;
-        p.data[begin..begin + block.data.len()].copy_from_slice(&block.data);
-        p.received += 1;
-        p.senders[(block.begin / block_len) as usize] = Some(conn);
+        let mut others_asked = false;
+        let mut stored = false;
+        for i in run {
+            let state = &mut p.blocks[i];
+            match state {
+                BlockState::Received => continue,
+                BlockState::Missing => {}
+                BlockState::Requested(by) => others_asked |= by.iter().any(|&c| c != conn),
+            }
+            *state = BlockState::Received;
+            let begin = i * block_len as usize;
+            let end = (begin + block_len as usize).min(p.len as usize);
+            let from = begin - block.begin as usize;
+            p.data[begin..end].copy_from_slice(&block.data[from..from + (end - begin)]);
+            p.received += 1;
+            p.senders[i] = Some(conn);
+            stored = true;
+        }
+        if !stored {
+            return Received::Unwanted;
+        }
         if !p.contributors.contains(&conn) {
             p.contributors.push(conn);
         }
@@ -317,30 +362,30 @@ fn block_senders(
         .collect()
 }
 
-/// The request for block `i` of a piece of `len` bytes.
-fn block_request(piece: PieceIndex, len: u32, block_len: u32, i: usize) -> BlockRequest {
-    let begin = i as u32 * block_len;
+/// The request for the blocks `run` of a piece of `len` bytes.
+fn run_request(piece: PieceIndex, len: u32, block_len: u32, run: Range<usize>) -> BlockRequest {
+    let begin = run.start as u32 * block_len;
+    let end = (run.end as u32).saturating_mul(block_len).min(len);
     BlockRequest {
         index: piece.get(),
         begin,
-        length: block_len.min(len - begin),
+        length: end - begin,
     }
 }
 
-/// The state of the block `request` names, if it is exactly one of the piece's blocks.
-fn block_slot<'a>(
-    p: &'a mut InProgress,
-    block_len: u32,
-    request: &BlockRequest,
-) -> Option<&'a mut BlockState> {
-    if !request.begin.is_multiple_of(block_len) || request.begin >= p.len {
+/// The blocks `request` names, if it covers exactly a run of the piece's blocks.
+fn block_run(p: &InProgress, block_len: u32, request: &BlockRequest) -> Option<Range<usize>> {
+    let begin = request.begin;
+    if !begin.is_multiple_of(block_len) || begin >= p.len || request.length == 0 {
         return None;
     }
-    let expected_len = block_len.min(p.len - request.begin);
-    if expected_len != request.length {
+    let end = begin
+        .checked_add(request.length)
+        .filter(|&end| end <= p.len)?;
+    if end != p.len && !end.is_multiple_of(block_len) {
         return None;
     }
-    p.blocks.get_mut((request.begin / block_len) as usize)
+    Some((begin / block_len) as usize..end.div_ceil(block_len) as usize)
 }
 
 fn unrequest(state: &mut BlockState, conn: ConnId) {

@@ -28,7 +28,7 @@ fn pieces() -> Pieces {
 
 fn take(pieces: &mut Pieces, conn: ConnId, max: usize) -> Vec<BlockRequest> {
     let mut out = Vec::new();
-    pieces.take_missing(piece(1), conn, max, &mut out);
+    pieces.take_missing(piece(1), conn, RequestRoom::blocks(max), &mut out);
     out
 }
 
@@ -191,4 +191,77 @@ fn each_block_is_attributed_to_the_connection_that_sent_it() {
     };
     assert_eq!(done.contributors, [A, B]);
     assert_eq!(done.block_senders, [(0..4, A), (4..8, B), (8..10, B)]);
+}
+
+fn take_runs(pieces: &mut Pieces, conn: ConnId, blocks_per_request: usize) -> Vec<BlockRequest> {
+    let room = RequestRoom {
+        requests: 10,
+        blocks_per_request,
+    };
+    let mut out = Vec::new();
+    pieces.take_missing(piece(1), conn, room, &mut out);
+    out
+}
+
+#[test]
+fn a_request_may_span_a_run_of_blocks_each_kept_apart() {
+    let mut pieces = pieces();
+    let runs = take_runs(&mut pieces, A, 2);
+    let spans: Vec<(u32, u32)> = runs.iter().map(|r| (r.begin, r.length)).collect();
+    assert_eq!(spans, [(0, 8), (8, 2)], "two blocks, then the short tail");
+    let bad = BlockRequest {
+        length: 6,
+        ..runs[0]
+    };
+    assert!(
+        matches!(
+            pieces.receive(A, &block(&bad, 9), COUNT),
+            Received::Unwanted
+        ),
+        "a run must end on a block boundary"
+    );
+    assert!(matches!(
+        pieces.receive(A, &block(&runs[0], 1), COUNT),
+        Received::Stored {
+            others_asked: false
+        }
+    ));
+    let Received::Complete(done, false) = pieces.receive(A, &block(&runs[1], 3), COUNT) else {
+        panic!("the tail completes the piece");
+    };
+    assert_eq!(done.data, [1, 1, 1, 1, 1, 1, 1, 1, 3, 3]);
+    assert_eq!(done.block_senders, [(0..4, A), (4..8, A), (8..10, A)]);
+}
+
+#[test]
+fn runs_stop_at_requested_blocks_and_store_only_what_is_missing() {
+    let mut pieces = pieces();
+    let single = take(&mut pieces, B, 1);
+    assert_eq!((single[0].begin, single[0].length), (0, 4));
+    let runs = take_runs(&mut pieces, A, 3);
+    let spans: Vec<(u32, u32)> = runs.iter().map(|r| (r.begin, r.length)).collect();
+    assert_eq!(spans, [(4, 6)], "the run starts after B's block");
+    // A releasing its run makes both of its blocks missing again, B's stays requested.
+    pieces.release(A, &runs[0], COUNT);
+    assert_eq!(take(&mut pieces, C, 10).len(), 2);
+    // Endgame: B also fetches a block of C's; A's whole-piece answer stores the rest.
+    let mut dup = Vec::new();
+    pieces.take_duplicates(B, |_| true, 10, &mut dup);
+    assert_eq!(dup.len(), 2);
+    assert!(matches!(
+        pieces.receive(B, &block(&dup[0], 2), COUNT),
+        Received::Stored { others_asked: true }
+    ));
+    let whole = BlockRequest {
+        index: 1,
+        begin: 0,
+        length: 10,
+    };
+    assert!(pieces.is_needed(&whole, COUNT));
+    let Received::Complete(done, true) = pieces.receive(C, &block(&whole, 7), COUNT) else {
+        panic!("the rest completes the piece, with others asked");
+    };
+    assert_eq!(done.data, [7, 7, 7, 7, 2, 2, 2, 2, 7, 7]);
+    assert_eq!(done.block_senders, [(0..4, C), (4..8, B), (8..10, C)]);
+    assert!(!pieces.is_needed(&whole, COUNT));
 }

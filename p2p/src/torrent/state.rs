@@ -20,7 +20,7 @@ use starling_core::{Bitfield, PeerId, PieceIndex};
 use tokio_util::sync::CancellationToken;
 
 use super::candidates::Candidates;
-use super::pieces::Pieces;
+use super::pieces::{Pieces, RequestRoom};
 use super::source::Source;
 use super::super_seed::SuperSeed;
 use crate::blame::Blame;
@@ -302,11 +302,12 @@ impl TorrentState {
             .is_some_and(|e| e.bitfield.is_complete())
     }
 
-    /// Hands `conn` up to `max` block requests for its peer: its own pieces first, then
+    /// Hands `conn` up to `room.requests` block requests (each a run of up to
+    /// `room.blocks_per_request` blocks) for its peer: its own pieces first, then
     /// new pieces (reader windows, then rarest first; see [`Self::pick_policy`]), then
     /// blocks of others' pieces, and in endgame duplicates of blocks others have not
     /// delivered yet.
-    pub fn request_blocks(&mut self, conn: ConnId, max: usize) -> Vec<BlockRequest> {
+    pub fn request_blocks(&mut self, conn: ConnId, room: RequestRoom) -> Vec<BlockRequest> {
         let mut out = Vec::new();
         let Some(entry) = self.peers.get(&conn) else {
             return out;
@@ -316,21 +317,21 @@ impl TorrentState {
         }
         let peer_has = entry.bitfield.clone();
         for piece in self.pieces.owned_or_adoptable(conn, |p| peer_has.has(p)) {
-            self.pieces.take_missing(piece, conn, max, &mut out);
+            self.pieces.take_missing(piece, conn, room, &mut out);
         }
         let policy = self.pick_policy(conn);
-        self.start_pieces(conn, &peer_has, &policy, max, &mut out);
+        self.start_pieces(conn, &peer_has, &policy, room, &mut out);
         for piece in self.pieces.with_missing_blocks() {
-            if out.len() >= max {
+            if out.len() >= room.requests {
                 break;
             }
             if peer_has.has(piece) {
-                self.pieces.take_missing(piece, conn, max, &mut out);
+                self.pieces.take_missing(piece, conn, room, &mut out);
             }
         }
         if out.is_empty() && self.in_endgame() {
             self.pieces
-                .take_duplicates(conn, |p| peer_has.has(p), max, &mut out);
+                .take_duplicates(conn, |p| peer_has.has(p), room.requests, &mut out);
         }
         out
     }
@@ -364,10 +365,10 @@ impl TorrentState {
         conn: ConnId,
         peer_has: &Bitfield,
         policy: &PickPolicy,
-        max: usize,
+        room: RequestRoom,
         out: &mut Vec<BlockRequest>,
     ) {
-        while out.len() < max {
+        while out.len() < room.requests {
             let (have, pieces) = (&self.have, &self.pieces);
             let wanted = |p: PieceIndex| {
                 peer_has.has(p)
@@ -381,7 +382,7 @@ impl TorrentState {
             };
             let len = self.meta.piece_len(piece) as u32;
             self.pieces.start(piece, len, conn);
-            self.pieces.take_missing(piece, conn, max, out);
+            self.pieces.take_missing(piece, conn, room, out);
         }
     }
 

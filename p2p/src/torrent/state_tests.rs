@@ -125,9 +125,9 @@ async fn registration_refuses_self_and_limits_and_settles_duplicates() {
 async fn a_connection_finishes_its_piece_before_starting_another() {
     let (mut state, _dir) = state().await;
     let a = join(&mut state, 1, 1, &[0, 1, 2, 3, 4, 5, 6, 7]);
-    let first = state.request_blocks(a, 2);
+    let first = state.request_blocks(a, RequestRoom::blocks(2));
     assert_eq!(first.len(), 2);
-    let second = state.request_blocks(a, 4);
+    let second = state.request_blocks(a, RequestRoom::blocks(4));
     assert_eq!(
         pieces_of(&first),
         pieces_of(&second[..2]),
@@ -143,11 +143,14 @@ async fn rarest_pieces_go_first_and_reader_windows_beat_them() {
     let a = join(&mut state, 1, 1, &[0, 1, 2, 3, 4, 5, 6, 7]);
     join(&mut state, 2, 2, &[0, 1, 2, 3, 4, 5, 6]);
     // Piece 7 is held by one peer only.
-    assert_eq!(pieces_of(&state.request_blocks(a, 4)), [7]);
+    assert_eq!(
+        pieces_of(&state.request_blocks(a, RequestRoom::blocks(4))),
+        [7]
+    );
     // The reader's window covers every piece here, so let it start at the end: of the
     // pieces left after 7, the window 2.. offers 2 to 6, and the first pick is one of them.
     state.add_cursor(PieceIndex::new(2, PIECES).unwrap());
-    let windowed = pieces_of(&state.request_blocks(a, 4));
+    let windowed = pieces_of(&state.request_blocks(a, RequestRoom::blocks(4)));
     assert_eq!(windowed.len(), 1);
     assert!((2..7).contains(&windowed[0]), "{windowed:?}");
 }
@@ -160,12 +163,16 @@ async fn endgame_duplicates_only_once_everything_is_requested() {
     for p in 0..6 {
         state.have.set(PieceIndex::new(p, PIECES).unwrap());
     }
-    assert_eq!(state.request_blocks(a, 8).len(), 8, "pieces 6 and 7");
-    let dup = state.request_blocks(b, 8);
+    assert_eq!(
+        state.request_blocks(a, RequestRoom::blocks(8)).len(),
+        8,
+        "pieces 6 and 7"
+    );
+    let dup = state.request_blocks(b, RequestRoom::blocks(8));
     assert_eq!(pieces_of(&dup), [7], "only what b's peer has");
     assert_eq!(dup.len(), 4);
     assert!(
-        state.request_blocks(b, 8).is_empty(),
+        state.request_blocks(b, RequestRoom::blocks(8)).is_empty(),
         "no block twice to one peer"
     );
 }
@@ -198,15 +205,24 @@ async fn origins_only_give_what_no_unchoking_peer_has() {
     let origin = join_as(&mut state, origin_link, &[0, 1, 2, 3, 4, 5, 6, 7]);
     let agent = join(&mut state, 2, 2, &[0, 1, 2, 3, 4, 5]);
     // The agent still chokes us: the origin is the only source.
-    assert_eq!(state.request_blocks(origin, 4).len(), 4);
+    assert_eq!(
+        state.request_blocks(origin, RequestRoom::blocks(4)).len(),
+        4
+    );
     state.set_choking_us(agent, false);
-    let from_origin = pieces_of(&state.request_blocks(origin, 8));
+    let from_origin = pieces_of(&state.request_blocks(origin, RequestRoom::blocks(8)));
     assert!(from_origin.iter().all(|&p| p >= 6), "{from_origin:?}");
     assert!(
-        state.request_blocks(origin, 8).is_empty(),
+        state
+            .request_blocks(origin, RequestRoom::blocks(8))
+            .is_empty(),
         "pieces 6 and 7 are taken"
     );
-    assert!(!state.request_blocks(agent, 4).is_empty());
+    assert!(
+        !state
+            .request_blocks(agent, RequestRoom::blocks(4))
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -220,8 +236,8 @@ async fn two_origins_never_leave_a_piece_to_each_other() {
     let b = join_as(&mut state, origin(2, 2), &[0, 1, 2, 3]);
     state.set_choking_us(a, false);
     state.set_choking_us(b, false);
-    let from_a = pieces_of(&state.request_blocks(a, 4));
-    let from_b = pieces_of(&state.request_blocks(b, 4));
+    let from_a = pieces_of(&state.request_blocks(a, RequestRoom::blocks(4)));
+    let from_b = pieces_of(&state.request_blocks(b, RequestRoom::blocks(4)));
     assert_eq!(
         from_a.len(),
         1,
@@ -236,7 +252,7 @@ async fn a_lone_peer_fills_the_reader_window_in_order() {
     let (mut state, _dir) = state().await;
     let only = join(&mut state, 1, 1, &[0, 1, 2, 3, 4, 5, 6, 7]);
     state.add_cursor(PieceIndex::new(3, PIECES).unwrap());
-    let first = state.request_blocks(only, 12);
+    let first = state.request_blocks(only, RequestRoom::blocks(12));
     assert_eq!(pieces_of(&first), [3, 4, 5]);
 }
 
