@@ -97,7 +97,10 @@ fn pull_prints_a_json_report_line_with_the_agent_memory() {
         got,
         [
             "agent_peak_rss_mib",
+            "agent_process_cpu_s_per_gib",
+            "agent_pull_cpu_s_per_gib",
             "agent_s",
+            "direct_cpu_s_per_gib",
             "direct_s",
             "origins",
             "ratio",
@@ -116,6 +119,10 @@ fn pull_prints_a_json_report_line_with_the_agent_memory() {
         "VmHWM of the agent child: {report:?}"
     );
     assert!(number(&report, "ttfb_ms") <= 1000.0 * number(&report, "agent_s"));
+    for cpu in ["agent_process_cpu_s_per_gib", "agent_pull_cpu_s_per_gib"] {
+        assert!(number(&report, cpu) > 0.0, "{cpu}: {report:?}");
+    }
+    assert!(number(&report, "direct_cpu_s_per_gib") >= 0.0, "{report:?}");
 }
 
 #[test]
