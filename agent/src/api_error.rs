@@ -42,7 +42,8 @@ fn own_error(error: Error) -> ApiError {
         | Error::SwarmStream { .. }
         | Error::Store(_)
         | Error::HttpClient(_)
-        | Error::Serve(_) => (
+        | Error::Serve(_)
+        | Error::Tls(_) => (
             C::Unavailable,
             "the swarm or the build-index is unavailable",
         ),
@@ -73,7 +74,7 @@ fn public_detail(error: &Error) -> Option<String> {
         Error::SwarmStream { digest, .. } => format!("reading {digest} from the swarm"),
         Error::Store(_) => "the blob cache failed".to_owned(),
         Error::HttpClient(_) => "building the HTTP client failed".to_owned(),
-        Error::Serve(_) => "serving HTTP failed".to_owned(),
+        Error::Serve(_) | Error::Tls(_) => "serving HTTP failed".to_owned(),
         _ => return None,
     };
     Some(summary)

@@ -8,3 +8,4 @@ mod docker;
 mod podman;
 mod skopeo;
 mod support;
+mod tls;

@@ -22,9 +22,16 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(agents: usize) -> Self {
+        Self::start_with(agents, false).await
+    }
+
+    /// [`Self::start`], every listener and client on HTTPS when `tls`
+    /// (`starling_cluster::tls`); [`Self::http`] then trusts the cluster's CA.
+    pub async fn start_with(agents: usize, tls: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let spec = ClusterSpec {
             ports: PortPlan::Ephemeral,
+            tls,
             ..ClusterSpec::dev(dir.path().join("data"), agents)
         };
         assert!(
@@ -32,11 +39,8 @@ impl Cluster {
             "end-to-end tests run the real topology: {spec:?}"
         );
         let cluster = LocalCluster::start(spec).await.expect("the cluster starts");
-        Self {
-            dir,
-            cluster,
-            http: reqwest::Client::new(),
-        }
+        let http = cluster.http_client().expect("a client for the cluster");
+        Self { dir, cluster, http }
     }
 
     pub fn path(&self) -> &Path {
@@ -54,12 +58,16 @@ impl Cluster {
     }
 
     pub fn agent_url(&self, k: usize, path: &str) -> String {
-        format!("http://{}{path}", self.cluster.agents[k].registry)
+        let base = self.cluster.base_url(self.cluster.agents[k].registry);
+        format!("{base}{path}")
     }
 
     /// Agent `k`'s Prometheus text.
     pub async fn agent_metrics(&self, k: usize) -> String {
-        let url = format!("http://{}/metrics", self.cluster.agents[k].admin);
+        let url = format!(
+            "{}/metrics",
+            self.cluster.base_url(self.cluster.agents[k].admin)
+        );
         self.http
             .get(url)
             .send()
@@ -74,8 +82,8 @@ impl Cluster {
     pub async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Digest {
         let digest = Digest::of(bytes);
         let url = format!(
-            "http://{}/v2/{repo}/blobs/uploads/?digest={digest}",
-            self.cluster.proxy
+            "{}/v2/{repo}/blobs/uploads/?digest={digest}",
+            self.cluster.base_url(self.cluster.proxy)
         );
         let response = self
             .http
@@ -109,7 +117,10 @@ impl Cluster {
             "layers": descriptors,
         }))
         .unwrap();
-        let url = format!("http://{}/v2/{repo}/manifests/{tag}", self.cluster.proxy);
+        let url = format!(
+            "{}/v2/{repo}/manifests/{tag}",
+            self.cluster.base_url(self.cluster.proxy)
+        );
         let response = self
             .http
             .put(url)
