@@ -70,6 +70,7 @@ pub async fn start_cluster(
         upstream_registry: None,
         agent_rate: rates.agent,
         origin_rate: rates.origin,
+        tls: false,
     };
     LocalCluster::start(spec)
         .await
