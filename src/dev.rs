@@ -4,7 +4,9 @@
 //! topology of a deployment, two origins with replicas 2 (`--origins N`: N origins,
 //! each blob on min(2, N) of them), prints what runs where and how to push and pull,
 //! and stops every component cleanly on Ctrl-C or SIGTERM (in-flight requests finish,
-//! partial downloads are kept for the next start).
+//! partial downloads are kept for the next start). `--tls` puts every HTTP listener and
+//! client on HTTPS (mutual TLS between the cluster's services) with a CA and
+//! certificates made under `<data dir>/tls/` at each start.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -35,12 +37,17 @@ pub struct DevArgs {
     /// base+1000(k+1).
     #[arg(long, default_value_t = 15000)]
     pub base_port: u16,
+    /// HTTPS everywhere, mutual TLS between the services; a new CA and certificates
+    /// under `<data dir>/tls/` at each start.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 pub async fn run(args: DevArgs) -> Result<(), String> {
     let spec = ClusterSpec {
         upstream_registry: args.upstream_registry.clone(),
         upstream_mirror_of: args.mirror_of.clone(),
+        tls: args.tls,
         ports: PortPlan::Fixed {
             base: args.base_port,
         },
@@ -91,30 +98,40 @@ fn summary(cluster: &LocalCluster, args: &DevArgs) -> String {
         out,
         "Starling dev cluster ({origins} origin{plural}, each blob on {replicas}; {storage})"
     );
-    let _ = writeln!(
-        out,
-        "  proxy        http://{}  (docker push)",
-        cluster.proxy
-    );
+    let url = |addr| cluster.base_url(addr);
+    let _ = writeln!(out, "  proxy        {}  (docker push)", url(cluster.proxy));
     for (k, origin) in cluster.configs.origins.iter().enumerate() {
         let _ = writeln!(
             out,
-            "  origin {k:<5} http://{}  peer {}",
-            origin.listen, origin.peer.listen
+            "  origin {k:<5} {}  peer {}",
+            url(origin.listen),
+            origin.peer.listen
         );
     }
-    let _ = writeln!(out, "  tracker      http://{}", cluster.tracker);
-    let _ = writeln!(out, "  build-index  http://{}", cluster.build_index);
+    let _ = writeln!(out, "  tracker      {}", url(cluster.tracker));
+    let _ = writeln!(out, "  build-index  {}", url(cluster.build_index));
     let _ = writeln!(
         out,
         "  writes to origins and build-index need the token in {}",
         starling_cluster::token::token_path(&args.data_dir).display()
     );
+    if let Some(tls) = cluster.client_tls() {
+        let ca = tls.ca_file.unwrap_or_default();
+        let cert = tls.cert_file.unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  TLS: trust {}; origins, tracker and build-index need a client certificate ({})",
+            ca.display(),
+            cert.display()
+        );
+    }
     for (k, agent) in cluster.agents.iter().enumerate() {
         let _ = writeln!(
             out,
-            "  agent {k:<6} http://{}  (docker pull)  peer {}  admin http://{}",
-            agent.registry, agent.peer, agent.admin
+            "  agent {k:<6} {}  (docker pull)  peer {}  admin {}",
+            url(agent.registry),
+            agent.peer,
+            url(agent.admin)
         );
     }
     let proxy = cluster.proxy;

@@ -1,6 +1,7 @@
 //! `starling dev` as a user runs it: the process starts a whole cluster (two origins
 //! with replicas 2 by default, `--origins 1` for one), prints where everything is,
-//! serves a push and a pull through an agent, and exits 0 on SIGTERM.
+//! serves a push and a pull through an agent, and exits 0 on SIGTERM; with `--tls`, all
+//! of it over HTTPS with the certificates it made under the data directory.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -268,5 +269,56 @@ async fn dev_refuses_writes_to_origins_and_build_index_without_its_token() {
         .unwrap();
     assert_eq!(with_token.status(), reqwest::StatusCode::CREATED);
     dev.push_and_pull().await;
+    dev.stop().await;
+}
+
+#[tokio::test]
+async fn dev_with_tls_serves_https_with_the_certificates_it_made() {
+    let dev = Dev::start(&["--tls"]).await;
+    let summary = &dev.summary;
+    let tls_dir = dev._dir.path().join("tls");
+    assert!(
+        summary.contains(&format!("proxy        https://{}", dev.addr(0))),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("trust {}", tls_dir.join("ca.pem").display())),
+        "{summary}"
+    );
+    let client_tls = starling_config::ClientTlsConfig {
+        enabled: true,
+        ca_file: Some(tls_dir.join("ca.pem")),
+        cert_file: Some(tls_dir.join("client.pem")),
+        key_file: Some(tls_dir.join("client.key")),
+    };
+    let tls = starling_runtime::ClientTls::from_config(&client_tls).unwrap();
+    let http = starling_runtime::build_http_client(|b| {
+        starling_runtime::tls::with_client_tls(b, tls.as_ref())
+    })
+    .unwrap();
+    let origin = format!("https://{}/health", dev.addr(2));
+    let answer = http.get(&origin).send().await.unwrap();
+    assert!(answer.status().is_success(), "origin 0 over mutual TLS");
+    assert!(
+        reqwest::get(format!("http://{}/health", dev.addr(2)))
+            .await
+            .is_err(),
+        "no plain HTTP"
+    );
+
+    let (proxy, agent) = (dev.addr(0), dev.addr(1000));
+    let blob = b"pushed and pulled over HTTPS".to_vec();
+    let digest = Digest::of(&blob);
+    let upload = format!("https://{proxy}/v2/team/app/blobs/uploads/?digest={digest}");
+    let pushed = http.post(upload).body(blob.clone()).send().await.unwrap();
+    assert_eq!(pushed.status(), reqwest::StatusCode::CREATED);
+    let pull = http
+        .get(format!("https://{agent}/v2/team/app/blobs/{digest}"))
+        .send();
+    let pulled = tokio::time::timeout(Duration::from_secs(60), pull)
+        .await
+        .expect("the pull through the agent answers within 60s")
+        .unwrap();
+    assert_eq!(pulled.bytes().await.unwrap(), blob);
     dev.stop().await;
 }

@@ -44,7 +44,8 @@ fn own_error(error: Error) -> ApiError {
         | Error::SwarmStream { .. }
         | Error::Store(_)
         | Error::HttpClient(_)
-        | Error::Serve(_) => (
+        | Error::Serve(_)
+        | Error::Tls(_) => (
             C::Unavailable,
             "the swarm or the build-index is unavailable",
         ),
@@ -78,7 +79,7 @@ fn public_detail(error: &Error) -> Option<String> {
             format!("no disk space left on the node to store {digest}")
         }
         Error::HttpClient(_) => "building the HTTP client failed".to_owned(),
-        Error::Serve(_) => "serving HTTP failed".to_owned(),
+        Error::Serve(_) | Error::Tls(_) => "serving HTTP failed".to_owned(),
         _ => return None,
     };
     Some(summary)

@@ -14,9 +14,11 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use starling_clients::BuildIndexCluster;
+use starling_clients::build_index::client::authorized_http_client;
 use starling_config::{AgentConfig, ConnectionsConfig};
 use starling_p2p::{Engine, EngineParts, EngineSettings, MetaInfoSource, TrackerMetaInfo};
-use starling_runtime::{Drain, spawn_named, trace_requests};
+use starling_runtime::tls::with_client_tls;
+use starling_runtime::{ClientTls, Drain, ServerTls, spawn_named, trace_requests};
 use starling_store::{Capacity, Store, StoreOptions, run_evictor};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -83,8 +85,11 @@ pub async fn run(
     listeners: AgentListeners,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let http = starling_runtime::build_http_client(|b| b.connect_timeout(Duration::from_secs(5)))
-        .map_err(|e| Error::HttpClient(e.to_string()))?;
+    let tls = ClientTls::from_config(&cfg.client_tls).map_err(Error::Tls)?;
+    let http = starling_runtime::build_http_client(|b| {
+        with_client_tls(b.connect_timeout(Duration::from_secs(5)), tls.as_ref())
+    })
+    .map_err(|e| Error::HttpClient(e.to_string()))?;
     let metainfo = TrackerMetaInfo::new(&cfg.trackers, http).map_err(|source| Error::Swarm {
         action: "configure the tracker ring",
         source,
@@ -108,6 +113,8 @@ pub async fn run_with_metainfo(
     metainfo: Arc<dyn MetaInfoSource>,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    let server_tls = ServerTls::from_config(&cfg.tls).map_err(Error::Tls)?;
+    let client_tls = ClientTls::from_config(&cfg.client_tls).map_err(Error::Tls)?;
     let store = Store::open_root(store_options(&cfg)).await?;
     let metrics = Arc::new(AgentMetrics::new());
     metrics.watch_store(&store);
@@ -116,7 +123,9 @@ pub async fn run_with_metainfo(
     let engine_stop = CancellationToken::new();
     let _engine_guard = engine_stop.clone().drop_guard();
     let engine = Engine::start(
-        EngineSettings::agent(cfg.peer.clone()).with_locality(cfg.zone.clone(), cfg.rack.clone()),
+        EngineSettings::agent(cfg.peer.clone())
+            .with_locality(cfg.zone.clone(), cfg.rack.clone())
+            .with_tracker_tls(client_tls.clone()),
         EngineParts {
             store: store.clone(),
             listener: listeners.peer,
@@ -129,8 +138,11 @@ pub async fn run_with_metainfo(
     )
     .await
     .map_err(Error::swarm("start the engine"))?;
-    let build_index =
-        BuildIndexCluster::new(&cfg.build_index).map_err(Error::build_index("configure"))?;
+    let build_index = BuildIndexCluster::with_http(
+        authorized_http_client(None, client_tls.as_ref()),
+        &cfg.build_index,
+    )
+    .map_err(Error::build_index("configure"))?;
     let state = Arc::new(AgentState::new(AgentStateParts {
         engine: engine.clone(),
         store: store.clone(),
@@ -158,21 +170,15 @@ pub async fn run_with_metainfo(
     let registry_addr = listeners.registry.local_addr().map_err(Error::Serve)?;
     let admin_addr = listeners.admin.local_addr().map_err(Error::Serve)?;
     state.set_serving(true);
-    info!(registry = %registry_addr, admin = %admin_addr, peer = %engine.local_addr(), "agent serving");
+    info!(registry = %registry_addr, admin = %admin_addr, peer = %engine.local_addr(), https = server_tls.is_some(), "agent serving");
     let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
-    let limits = cfg.connections;
-    let registry = serve(
-        listeners.registry,
-        registry_router(state.clone()),
-        &drain,
-        &limits,
-    );
-    let admin = serve(
-        listeners.admin,
-        admin_router(state.clone()),
-        &drain,
-        &limits,
-    );
+    let serving = Serving {
+        drain: &drain,
+        limits: cfg.connections,
+        tls: server_tls,
+    };
+    let registry = serving.serve(listeners.registry, registry_router(state.clone()));
+    let admin = serving.serve(listeners.admin, admin_router(state.clone()));
     let stopping = {
         let state = state.clone();
         let shutdown = shutdown.clone();
@@ -194,22 +200,27 @@ pub async fn run_with_metainfo(
     registry.and(admin)
 }
 
-async fn serve(
-    listener: TcpListener,
-    router: Router,
-    drain: &Drain,
-    limits: &ConnectionsConfig,
-) -> Result<()> {
-    let router = drain.bound(router);
-    let drain = drain.clone();
-    starling_runtime::serve(
-        listener,
-        router,
-        limits,
-        async move { drain.closing().await },
-    )
-    .await
-    .map_err(Error::Serve)
+/// How both listeners are served: one drain, one set of limits, one TLS setup.
+struct Serving<'a> {
+    drain: &'a Drain,
+    limits: ConnectionsConfig,
+    tls: Option<ServerTls>,
+}
+
+impl Serving<'_> {
+    async fn serve(&self, listener: TcpListener, router: Router) -> Result<()> {
+        let router = self.drain.bound(router);
+        let drain = self.drain.clone();
+        starling_runtime::serve(
+            listener,
+            router,
+            &self.limits,
+            self.tls.clone(),
+            async move { drain.closing().await },
+        )
+        .await
+        .map_err(Error::Serve)
+    }
 }
 
 fn store_options(cfg: &AgentConfig) -> StoreOptions {

@@ -59,7 +59,8 @@ impl From<Error> for ApiError {
             | Error::NoHosts
             | Error::BlobMissing { .. }
             | Error::Manifest { .. }
-            | Error::Serve(_) => ErrorCode::Unknown,
+            | Error::Serve(_)
+            | Error::Tls(_) => ErrorCode::Unknown,
         };
         match public_detail(&error) {
             Some(summary) => ApiError::from_code(code)
@@ -83,7 +84,7 @@ fn public_detail(error: &Error) -> Option<String> {
         }
         Error::Origin { action, digest, .. } => format!("origin: {action} {digest}"),
         Error::ReadBlob { digest, .. } => format!("reading blob {digest} from the origins"),
-        Error::Serve(_) => "serving HTTP failed".to_owned(),
+        Error::Serve(_) | Error::Tls(_) => "serving HTTP failed".to_owned(),
         _ => return None,
     };
     Some(summary)

@@ -117,6 +117,10 @@ pub enum Error {
     /// The HTTP server failed while accepting or serving connections.
     #[error("serving HTTP: {0}")]
     Serve(#[source] std::io::Error),
+
+    /// The `tls:` or `client_tls:` files cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[source] starling_runtime::TlsError),
 }
 
 impl Error {

@@ -18,7 +18,7 @@ use axum::middleware;
 use axum::routing::{get, put};
 use starling_config::BuildIndexConfig;
 use starling_runtime::{
-    ApiError, Drain, require_token_for_writes, serve, spawn_named, trace_requests,
+    ApiError, Drain, ServerTls, require_token_for_writes, serve, spawn_named, trace_requests,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -76,6 +76,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    let tls = ServerTls::from_config(&cfg.tls).map_err(Error::Tls)?;
     let state = Arc::new(BuildIndexState::open(&cfg).await?);
     let local = listener.local_addr().map_err(Error::Serve)?;
     let tasks = shutdown.child_token();
@@ -101,9 +102,9 @@ pub async fn run(
     if state.token().is_none() {
         tracing::warn!("no auth.token: anyone who reaches this port can set tags");
     }
-    tracing::info!(listen = %local, advertise = %cfg.advertise, replicas = cfg.replicas.len(), remotes = cfg.remotes.len(), "build-index serving");
+    tracing::info!(listen = %local, advertise = %cfg.advertise, replicas = cfg.replicas.len(), remotes = cfg.remotes.len(), https = tls.is_some(), "build-index serving");
     let app = drain.bound(router(state.clone()));
-    let served = serve(listener, app, &cfg.connections, stop_signal)
+    let served = serve(listener, app, &cfg.connections, tls, stop_signal)
         .await
         .map_err(Error::Serve);
 

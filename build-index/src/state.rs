@@ -15,7 +15,7 @@ use crate::replication::{Replicator, ReplicatorParts};
 use crate::service::{ServiceParts, TagService};
 use crate::store::Db;
 use starling_clients::build_index::client::{BuildIndexClient, authorized_http_client};
-use starling_runtime::ClusterToken;
+use starling_runtime::{ClientTls, ClusterToken};
 
 pub struct BuildIndexState {
     service: TagService,
@@ -43,7 +43,8 @@ impl BuildIndexState {
         let db = Db::open(&cfg.database).await?;
         let metrics = Arc::new(BuildIndexMetrics::new());
         let token = cfg.auth.token().and_then(ClusterToken::new);
-        let http = authorized_http_client(token.as_ref());
+        let client_tls = ClientTls::from_config(&cfg.client_tls).map_err(Error::Tls)?;
+        let http = authorized_http_client(token.as_ref(), client_tls.as_ref());
         let replicas = cfg
             .other_replicas()
             .map(|host| BuildIndexClient::with_http(http.clone(), host))
@@ -64,6 +65,7 @@ impl BuildIndexState {
             RemoteParts {
                 clock: clock.clone(),
                 metrics: metrics.clone(),
+                tls: client_tls,
             },
         ));
         let service = TagService::new(

@@ -11,13 +11,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use starling_config::{
-    AgentConfig, AuthConfig, BackendConfig, BuildIndexConfig, ClusterConfig, NamespaceBackend,
-    OriginConfig, P2pConfig, ProxyConfig, StoreConfig, TrackerConfig,
+    AgentConfig, AuthConfig, BackendConfig, BuildIndexConfig, ClientTlsConfig, ClusterConfig,
+    NamespaceBackend, OriginConfig, P2pConfig, ProxyConfig, StoreConfig, TlsConfig, TrackerConfig,
 };
 use starling_core::registry_name::registry_component;
 use starling_runtime::ClusterToken;
 
 use crate::spec::ClusterSpec;
+use crate::tls::TlsLayout;
 
 /// The addresses of a cluster's listeners, bound before the configs are written.
 #[derive(Debug, Clone)]
@@ -72,6 +73,12 @@ impl ClusterConfigs {
                     ..OriginConfig::default()
                 }
             })
+            .collect::<Vec<_>>();
+        let tls = spec.tls.then(|| TlsLayout::new(dir));
+        let origins = origins
+            .into_iter()
+            .enumerate()
+            .map(|(k, origin)| with_tls(origin, tls.as_ref(), &format!("origin-{k}")))
             .collect();
         let tracker = TrackerConfig {
             listen: addrs.tracker,
@@ -79,6 +86,7 @@ impl ClusterConfigs {
             advertise: addrs.tracker.to_string(),
             ..TrackerConfig::default()
         };
+        let tracker = with_tls(tracker, tls.as_ref(), "tracker");
         let build_index = BuildIndexConfig {
             listen: addrs.build_index,
             database: dir.join("build-index/tags.db"),
@@ -88,6 +96,7 @@ impl ClusterConfigs {
             auth: auth.clone(),
             ..BuildIndexConfig::default()
         };
+        let build_index = with_tls(build_index, tls.as_ref(), "build-index");
         let proxy = ProxyConfig {
             listen: addrs.proxy,
             origins: ring,
@@ -96,6 +105,7 @@ impl ClusterConfigs {
             auth,
             ..ProxyConfig::default()
         };
+        let proxy = with_tls(proxy, tls.as_ref(), "proxy");
         let agents = addrs
             .agents
             .iter()
@@ -112,6 +122,53 @@ impl ClusterConfigs {
     }
 }
 
+/// The names of the components that get a certificate in a TLS cluster.
+pub fn tls_names(spec: &ClusterSpec) -> Vec<String> {
+    let services = ["tracker", "build-index", "proxy"].map(str::to_owned);
+    (0..spec.origins)
+        .map(|k| format!("origin-{k}"))
+        .chain(services)
+        .chain((0..spec.agents).map(|k| format!("agent-{k}")))
+        .collect()
+}
+
+/// A component config that can carry `tls:` and `client_tls:`.
+trait WithTls {
+    /// Its listeners require client certificates (internal services only).
+    const MUTUAL: bool;
+    fn set_tls(&mut self, tls: TlsConfig, client: ClientTlsConfig);
+}
+
+macro_rules! with_tls_fields {
+    ($($config:ty => $mutual:expr),* $(,)?) => {$(
+        impl WithTls for $config {
+            const MUTUAL: bool = $mutual;
+            fn set_tls(&mut self, tls: TlsConfig, client: ClientTlsConfig) {
+                self.tls = tls;
+                self.client_tls = client;
+            }
+        }
+    )*};
+}
+
+with_tls_fields! {
+    OriginConfig => true,
+    TrackerConfig => true,
+    BuildIndexConfig => true,
+    // docker and containerd push to the proxy and pull from agents without a
+    // client certificate.
+    ProxyConfig => false,
+    AgentConfig => false,
+}
+
+/// `config` as component `name` of a TLS cluster (unchanged without one).
+fn with_tls<C: WithTls>(mut config: C, tls: Option<&TlsLayout>, name: &str) -> C {
+    if let Some(layout) = tls {
+        config.set_tls(layout.server(name, C::MUTUAL), layout.client(name));
+    }
+    config
+}
+
 /// Agent `k` of the cluster, listening on `[registry, peer, admin]`: its store under
 /// `agent-{k}/store` in the data dir, the spec's rate on both directions.
 pub fn agent(
@@ -123,16 +180,28 @@ pub fn agent(
     let mut p2p = P2pConfig::with_listen(peer);
     p2p.ingress_rate = spec.agent_rate;
     p2p.egress_rate = spec.agent_rate;
-    AgentConfig {
+    let tls = spec.tls.then(|| TlsLayout::new(&spec.data_dir));
+    let tracker = match tls {
+        Some(_) => format!("https://{}", addrs.tracker),
+        None => addrs.tracker.to_string(),
+    };
+    let agent = AgentConfig {
         registry_listen: registry,
         admin_listen: admin,
         peer: p2p,
         store: StoreConfig::with_root(spec.data_dir.join(format!("agent-{k}/store"))),
-        trackers: vec![addrs.tracker.to_string()],
+        trackers: vec![tracker],
         build_index: vec![addrs.build_index.to_string()],
         cluster_registries: cluster_registries(spec, addrs),
         ..AgentConfig::default()
-    }
+    };
+    // An extra agent (run elsewhere) has no certificate of its own: it uses the tools'.
+    let name = if k < spec.agents {
+        format!("agent-{k}")
+    } else {
+        crate::tls::CLIENT.to_owned()
+    };
+    with_tls(agent, tls.as_ref(), &name)
 }
 
 /// Blobs and tags: the filesystem under the data dir, or the upstream registry (for
@@ -306,5 +375,60 @@ mod tests {
         );
         assert_eq!(configs.proxy.auth, configs.origins[1].auth);
         assert_eq!(configs.proxy.auth, configs.build_index.auth);
+    }
+
+    #[test]
+    fn a_tls_cluster_serves_mutual_tls_inside_and_tls_to_runtimes() {
+        let spec = ClusterSpec {
+            ports: PortPlan::Ephemeral,
+            tls: true,
+            ..ClusterSpec::dev("/data", 1)
+        };
+        let addrs = BoundAddrs {
+            proxy: loopback(1),
+            origins: vec![loopback(2), loopback(8)],
+            origin_peers: vec![loopback(0), loopback(0)],
+            tracker: loopback(3),
+            build_index: loopback(4),
+            agents: vec![[loopback(5), loopback(6), loopback(7)]],
+        };
+        let configs = ClusterConfigs::build(&spec, &addrs, &ClusterToken::generate());
+        let ca = Some(Path::new("/data/tls/ca.pem").to_owned());
+        let origin = &configs.origins[1];
+        assert_eq!(origin.tls.cert_file, Some("/data/tls/origin-1.pem".into()));
+        assert_eq!(origin.tls.client_ca_file, ca);
+        assert_eq!(
+            origin.client_tls.key_file,
+            Some("/data/tls/origin-1.key".into())
+        );
+        assert_eq!(configs.tracker.tls.client_ca_file, ca);
+        assert_eq!(configs.build_index.tls.client_ca_file, ca);
+        assert_eq!(configs.proxy.tls.client_ca_file, None, "docker pushes");
+        assert!(configs.proxy.client_tls.enabled());
+        let agent = &configs.agents[0];
+        assert_eq!(agent.tls.client_ca_file, None, "docker pulls");
+        assert_eq!(
+            agent.client_tls.cert_file,
+            Some("/data/tls/agent-0.pem".into())
+        );
+        assert_eq!(agent.trackers, ["https://127.0.0.1:3"]);
+        assert_eq!(
+            tls_names(&spec),
+            [
+                "origin-0",
+                "origin-1",
+                "tracker",
+                "build-index",
+                "proxy",
+                "agent-0"
+            ]
+        );
+        let plain = ClusterConfigs::build(
+            &ClusterSpec { tls: false, ..spec },
+            &addrs,
+            &ClusterToken::generate(),
+        );
+        assert!(!plain.origins[0].tls.enabled() && !plain.agents[0].client_tls.enabled());
+        assert_eq!(plain.agents[0].trackers, ["127.0.0.1:3"]);
     }
 }

@@ -17,8 +17,10 @@
 pub mod configs;
 pub mod running;
 pub mod spec;
+pub mod tls;
 pub mod token;
 
 pub use configs::ClusterConfigs;
 pub use running::{AgentAddrs, ClusterError, LocalCluster};
 pub use spec::{ClusterSpec, DEFAULT_ORIGINS, MAX_FIXED_ORIGINS, PortPlan, default_replicas};
+pub use tls::TlsLayout;

@@ -9,10 +9,13 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use starling_config::AgentConfig;
+use starling_config::{AgentConfig, ClientTlsConfig};
+use starling_runtime::ClientTls;
+use starling_runtime::tls::with_client_tls;
 
 use crate::configs::{self, BoundAddrs, ClusterConfigs};
 use crate::spec::{ClusterSpec, PortPlan, Slot};
+use crate::tls::TlsLayout;
 use crate::token;
 use starling_runtime::ClusterToken;
 
@@ -89,6 +92,15 @@ impl LocalCluster {
         let listeners = Listeners::bind(&spec).await?;
         let addrs = listeners.addrs();
         let token = token::load_or_create(&spec.data_dir)?;
+        if spec.tls {
+            let layout = TlsLayout::new(&spec.data_dir);
+            layout
+                .generate(&configs::tls_names(&spec))
+                .map_err(|source| ClusterError::DataDir {
+                    path: layout.ca().display().to_string(),
+                    source,
+                })?;
+        }
         let configs = ClusterConfigs::build(&spec, &addrs, &token);
         let shutdown = CancellationToken::new();
         let tasks = start_components(&configs, listeners, &shutdown);
@@ -176,9 +188,40 @@ impl LocalCluster {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// `client_tls:` for a tool or test that talks to this cluster (`None` without TLS):
+    /// trusts the cluster's CA and presents its `client` certificate.
+    pub fn client_tls(&self) -> Option<ClientTlsConfig> {
+        self.spec
+            .tls
+            .then(|| TlsLayout::new(&self.spec.data_dir).client(crate::tls::CLIENT))
+    }
+
+    /// `http://addr` or, in a TLS cluster, `https://addr`.
+    pub fn base_url(&self, addr: SocketAddr) -> String {
+        let scheme = if self.spec.tls { "https" } else { "http" };
+        format!("{scheme}://{addr}")
+    }
+
+    /// An HTTP client for this cluster's listeners, with [`Self::client_tls`].
+    pub fn http_client(&self) -> Result<reqwest::Client, ClusterError> {
+        let tls = match self.client_tls() {
+            Some(cfg) => ClientTls::from_config(&cfg).map_err(|e| ClusterError::Component {
+                component: "client TLS".into(),
+                message: e.to_string(),
+            })?,
+            None => None,
+        };
+        starling_runtime::build_http_client(|b| with_client_tls(b, tls.as_ref())).map_err(|e| {
+            ClusterError::Component {
+                component: "HTTP client".into(),
+                message: e.to_string(),
+            }
+        })
+    }
+
     /// Polls every component's readiness endpoint until all answer 200.
     async fn wait_ready(&self, timeout: Duration) -> Result<(), ClusterError> {
-        let http = starling_runtime::default_http_client();
+        let http = self.http_client()?;
         let mut probes: Vec<(String, SocketAddr)> = self
             .origins
             .iter()
@@ -198,7 +241,7 @@ impl LocalCluster {
         );
         let deadline = tokio::time::Instant::now() + timeout;
         for (component, addr) in probes {
-            let url = format!("http://{addr}/readiness");
+            let url = format!("{}/readiness", self.base_url(addr));
             loop {
                 if let Some((name, _)) = self.tasks.iter().find(|(_, t)| t.is_finished()) {
                     return Err(ClusterError::NotReady {

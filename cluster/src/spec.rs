@@ -84,6 +84,9 @@ pub struct ClusterSpec {
     pub agent_rate: Option<ByteRate>,
     /// Egress cap of every origin's peer port (benchmarks).
     pub origin_rate: Option<ByteRate>,
+    /// Every HTTP listener and client on HTTPS, mutual TLS between the cluster's
+    /// services, with certificates made under `<data_dir>/tls` ([`crate::tls`]).
+    pub tls: bool,
 }
 
 impl ClusterSpec {
@@ -100,6 +103,7 @@ impl ClusterSpec {
             upstream_mirror_of: None,
             agent_rate: None,
             origin_rate: None,
+            tls: false,
         }
     }
 

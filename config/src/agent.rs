@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::p2p::P2pConfig;
 use crate::rules::{distinct_listens, host_list, non_empty, positive_duration};
 use crate::store::StoreConfig;
+use crate::tls::{ClientTlsConfig, TlsConfig};
 
 /// The agent component.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -50,6 +51,10 @@ pub struct AgentConfig {
     pub drain: DrainConfig,
     /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
     pub connections: ConnectionsConfig,
+    /// HTTPS on this component's HTTP listeners, optionally mutual TLS (`tls.rs`).
+    pub tls: TlsConfig,
+    /// HTTPS from this component's clients of the other components (`tls.rs`).
+    pub client_tls: ClientTlsConfig,
 }
 
 pub fn default_registry_listen() -> SocketAddr {
@@ -113,6 +118,8 @@ impl Default for AgentConfig {
             cluster_registries: default_cluster_registries(),
             drain: DrainConfig::default(),
             connections: ConnectionsConfig::default(),
+            tls: TlsConfig::default(),
+            client_tls: ClientTlsConfig::default(),
         }
     }
 }
@@ -152,7 +159,11 @@ impl Component for AgentConfig {
         }
         positive_duration("tag_cache_ttl", self.tag_cache_ttl)?;
         self.drain.validate().map_err(|e| e.at("drain"))?;
-        self.connections.validate().map_err(|e| e.at("connections"))
+        self.connections
+            .validate()
+            .map_err(|e| e.at("connections"))?;
+        self.tls.validate().map_err(|e| e.at("tls"))?;
+        self.client_tls.validate().map_err(|e| e.at("client_tls"))
     }
 }
 

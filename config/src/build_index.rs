@@ -17,6 +17,7 @@ use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::retry::RetryConfig;
 use crate::rules::{host_list, host_port, http_url, positive_duration, required_path};
+use crate::tls::{ClientTlsConfig, TlsConfig};
 
 /// The build-index component.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -47,6 +48,10 @@ pub struct BuildIndexConfig {
     pub drain: DrainConfig,
     /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
     pub connections: ConnectionsConfig,
+    /// HTTPS on this component's HTTP listeners, optionally mutual TLS (`tls.rs`).
+    pub tls: TlsConfig,
+    /// HTTPS from this component's clients of the other components (`tls.rs`).
+    pub client_tls: ClientTlsConfig,
     /// The cluster's bearer token: required on tag puts here, sent on forwards to the
     /// replicas. See `auth.rs`; unset, writes are open.
     pub auth: AuthConfig,
@@ -93,6 +98,8 @@ impl Default for BuildIndexConfig {
             replication: RetryConfig::default(),
             drain: DrainConfig::default(),
             connections: ConnectionsConfig::default(),
+            tls: TlsConfig::default(),
+            client_tls: ClientTlsConfig::default(),
             auth: AuthConfig::default(),
         }
     }
@@ -128,6 +135,8 @@ impl Component for BuildIndexConfig {
         self.connections
             .validate()
             .map_err(|e| e.at("connections"))?;
+        self.tls.validate().map_err(|e| e.at("tls"))?;
+        self.client_tls.validate().map_err(|e| e.at("client_tls"))?;
         self.auth.validate().map_err(|e| e.at("auth"))
     }
 

@@ -28,6 +28,7 @@ pub mod retry;
 mod rules;
 mod secrets;
 pub mod store;
+pub mod tls;
 pub mod tracker;
 pub mod units;
 
@@ -49,6 +50,7 @@ pub use piece::{PieceLengthConfig, PieceStepConfig};
 pub use proxy::ProxyConfig;
 pub use retry::RetryConfig;
 pub use store::StoreConfig;
+pub use tls::{ClientTlsConfig, TlsConfig};
 pub use tracker::{TrackerConfig, default_trusted_networks};
 pub use units::{ByteRate, ByteSize};
 

@@ -20,6 +20,7 @@ use crate::piece::PieceLengthConfig;
 use crate::retry::{default_initial_backoff, default_max_backoff, validate_backoff};
 use crate::rules::{at_least_one, distinct_listens, host_port, required_path};
 use crate::store::StoreConfig;
+use crate::tls::{ClientTlsConfig, TlsConfig};
 
 /// The origin component.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -46,6 +47,10 @@ pub struct OriginConfig {
     pub drain: DrainConfig,
     /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
     pub connections: ConnectionsConfig,
+    /// HTTPS on this component's HTTP listeners, optionally mutual TLS (`tls.rs`).
+    pub tls: TlsConfig,
+    /// HTTPS from this component's clients of the other components (`tls.rs`).
+    pub client_tls: ClientTlsConfig,
     /// The cluster's bearer token: required on writes here, sent on writes to other
     /// origins (replication). See `auth.rs`; unset, writes are open.
     pub auth: AuthConfig,
@@ -94,6 +99,8 @@ impl Default for OriginConfig {
             writeback: WritebackConfig::default(),
             drain: DrainConfig::default(),
             connections: ConnectionsConfig::default(),
+            tls: TlsConfig::default(),
+            client_tls: ClientTlsConfig::default(),
             auth: AuthConfig::default(),
         }
     }
@@ -157,6 +164,8 @@ impl Component for OriginConfig {
         self.connections
             .validate()
             .map_err(|e| e.at("connections"))?;
+        self.tls.validate().map_err(|e| e.at("tls"))?;
+        self.client_tls.validate().map_err(|e| e.at("client_tls"))?;
         self.auth.validate().map_err(|e| e.at("auth"))
     }
 

@@ -14,6 +14,7 @@ use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::rules::{host_list, required_path};
+use crate::tls::{ClientTlsConfig, TlsConfig};
 use crate::units::ByteSize;
 
 /// The proxy component.
@@ -41,6 +42,10 @@ pub struct ProxyConfig {
     pub drain: DrainConfig,
     /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
     pub connections: ConnectionsConfig,
+    /// HTTPS on this component's HTTP listeners, optionally mutual TLS (`tls.rs`).
+    pub tls: TlsConfig,
+    /// HTTPS from this component's clients of the other components (`tls.rs`).
+    pub client_tls: ClientTlsConfig,
     /// The cluster's bearer token, sent on blob uploads to origins and tag puts to the
     /// build-index. See `auth.rs`.
     pub auth: AuthConfig,
@@ -70,6 +75,8 @@ impl Default for ProxyConfig {
             max_uploads_per_client: DEFAULT_MAX_UPLOADS_PER_CLIENT,
             drain: DrainConfig::default(),
             connections: ConnectionsConfig::default(),
+            tls: TlsConfig::default(),
+            client_tls: ClientTlsConfig::default(),
             auth: AuthConfig::default(),
         }
     }
@@ -101,6 +108,8 @@ impl Component for ProxyConfig {
         self.connections
             .validate()
             .map_err(|e| e.at("connections"))?;
+        self.tls.validate().map_err(|e| e.at("tls"))?;
+        self.client_tls.validate().map_err(|e| e.at("client_tls"))?;
         self.auth.validate().map_err(|e| e.at("auth"))
     }
 
@@ -152,6 +161,14 @@ upload_dir: /tmp/starling/proxy/uploads
         assert_eq!(
             invalid("connections: {header_read_timeout: 0s}"),
             "proxy.connections.header_read_timeout: must be greater than 0s"
+        );
+        assert_eq!(
+            invalid("tls: {cert_file: /etc/tls/cert.pem}"),
+            "proxy.tls.key_file: cert_file needs a key_file"
+        );
+        assert_eq!(
+            invalid("client_tls: {key_file: /etc/tls/client.key}"),
+            "proxy.client_tls.cert_file: key_file needs a cert_file"
         );
         assert_eq!(
             invalid("origins: {hosts: ['a:1'], replicas: 0}"),

@@ -13,6 +13,7 @@ use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::rules::{at_least_one, host_list, host_port, positive_duration};
+use crate::tls::{ClientTlsConfig, TlsConfig};
 
 /// The tracker component: where it listens, how long peers stay listed, and which
 /// origins it asks for metainfo.
@@ -52,6 +53,10 @@ pub struct TrackerConfig {
     pub drain: DrainConfig,
     /// Bounds on the HTTP connections of this component's listeners (`connections.rs`).
     pub connections: ConnectionsConfig,
+    /// HTTPS on this component's HTTP listeners, optionally mutual TLS (`tls.rs`).
+    pub tls: TlsConfig,
+    /// HTTPS from this component's clients of the other components (`tls.rs`).
+    pub client_tls: ClientTlsConfig,
 }
 
 pub fn default_tracker_listen() -> SocketAddr {
@@ -102,6 +107,8 @@ impl Default for TrackerConfig {
             trusted_networks: default_trusted_networks(),
             drain: DrainConfig::default(),
             connections: ConnectionsConfig::default(),
+            tls: TlsConfig::default(),
+            client_tls: ClientTlsConfig::default(),
         }
     }
 }
@@ -140,7 +147,11 @@ impl Component for TrackerConfig {
         }
         positive_duration("metainfo_cache_ttl", self.metainfo_cache_ttl)?;
         self.drain.validate().map_err(|e| e.at("drain"))?;
-        self.connections.validate().map_err(|e| e.at("connections"))
+        self.connections
+            .validate()
+            .map_err(|e| e.at("connections"))?;
+        self.tls.validate().map_err(|e| e.at("tls"))?;
+        self.client_tls.validate().map_err(|e| e.at("client_tls"))
     }
 }
 

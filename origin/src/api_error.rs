@@ -67,7 +67,7 @@ fn public_detail(error: &Error) -> Option<String> {
         Error::Peer { .. } => "another origin failed".to_owned(),
         Error::Config(_) => "invalid configuration".to_owned(),
         Error::Task { action, .. } => format!("a blocking task to {action} failed"),
-        Error::Serve(_) | Error::PeerListener { .. } => "serving failed".to_owned(),
+        Error::Serve(_) | Error::Tls(_) | Error::PeerListener { .. } => "serving failed".to_owned(),
         Error::Engine(_) => "the p2p engine failed".to_owned(),
         _ => return None,
     };

@@ -112,6 +112,10 @@ pub enum Error {
     #[error("serving HTTP: {0}")]
     Serve(#[source] std::io::Error),
 
+    /// The `tls:` or `client_tls:` files cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[source] starling_runtime::TlsError),
+
     #[error("binding the peer listener on {addr}: {source}")]
     PeerListener {
         addr: std::net::SocketAddr,

@@ -11,7 +11,9 @@ use axum::middleware;
 use axum::routing::{get, post};
 use starling_backend::Backends;
 use starling_config::OriginConfig;
-use starling_runtime::{Drain, require_token_for_writes, serve, spawn_named, trace_requests};
+use starling_runtime::{
+    Drain, ServerTls, require_token_for_writes, serve, spawn_named, trace_requests,
+};
 use starling_store::run_evictor;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -83,6 +85,7 @@ pub async fn run_with_backends(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    let tls = ServerTls::from_config(&cfg.tls).map_err(Error::Tls)?;
     let state = Arc::new(OriginState::open(&cfg, backends).await?);
     let local = listener.local_addr().map_err(Error::Serve)?;
     let tasks = shutdown.child_token();
@@ -110,9 +113,9 @@ pub async fn run_with_backends(
     if state.token.is_none() {
         warn!("no auth.token: anyone who reaches this port can upload blobs");
     }
-    info!(listen = %local, advertise = %cfg.advertise, "origin serving");
+    info!(listen = %local, advertise = %cfg.advertise, https = tls.is_some(), "origin serving");
     let app = drain.bound(router(state.clone()));
-    let served = serve(listener, app, &cfg.connections, stop_signal)
+    let served = serve(listener, app, &cfg.connections, tls, stop_signal)
         .await
         .map_err(Error::Serve);
 

@@ -20,7 +20,7 @@ use crate::tasks::{Distribution, RetryPolicy, Tasks};
 use crate::uploads::UploadService;
 use starling_clients::OriginRing;
 use starling_clients::origin::client::authorized_http;
-use starling_runtime::ClusterToken;
+use starling_runtime::{ClientTls, ClusterToken};
 
 /// Everything the handlers and background tasks share.
 pub struct OriginState {
@@ -85,10 +85,11 @@ impl OriginState {
             seeding: seeding.clone(),
         });
         let token = cfg.auth.token().and_then(ClusterToken::new);
+        let client_tls = ClientTls::from_config(&cfg.client_tls).map_err(Error::Tls)?;
         let worker = Arc::new(Worker {
             store: store.clone(),
             backends,
-            http: authorized_http(token.as_ref()),
+            http: authorized_http(token.as_ref(), client_tls.as_ref()),
             advertise: cfg.advertise.clone(),
             metrics: metrics.clone(),
         });

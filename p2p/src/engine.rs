@@ -69,7 +69,11 @@ impl Engine {
         let announcer = if trackers.is_empty() && settings.class == PeerClass::Origin {
             None
         } else {
-            Some(Announcer::new(trackers, settings.tracker_health)?)
+            Some(Announcer::with_tls(
+                trackers,
+                settings.tracker_health,
+                settings.tracker_tls.as_ref(),
+            )?)
         };
         let listen_addr = parts.listener.local_addr().map_err(Error::Listener)?;
         let advertised = match &settings.p2p.advertise {

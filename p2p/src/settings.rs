@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use starling_config::P2pConfig;
 use starling_core::Digest;
+use starling_runtime::ClientTls;
 
 use crate::announce::HealthPolicy;
 use crate::choker::UploadSlots;
@@ -28,6 +29,8 @@ pub struct EngineSettings {
     pub choke_interval: Duration,
     /// When a tracker counts as down and for how long.
     pub tracker_health: HealthPolicy,
+    /// Trust and identity for `https://` trackers (`client_tls:`).
+    pub tracker_tls: Option<ClientTls>,
     /// This node's zone and rack, sent with announces for locality in the hand-out.
     pub zone: Option<String>,
     pub rack: Option<String>,
@@ -104,6 +107,7 @@ impl EngineSettings {
             handshake_timeout: Duration::from_secs(10),
             choke_interval: Duration::from_secs(10),
             tracker_health: HealthPolicy::default(),
+            tracker_tls: None,
             zone: None,
             rack: None,
             reveal_order: RevealOrder::default(),
@@ -113,6 +117,14 @@ impl EngineSettings {
     /// The same settings, announcing `zone` and `rack`.
     pub fn with_locality(self, zone: Option<String>, rack: Option<String>) -> Self {
         Self { zone, rack, ..self }
+    }
+
+    /// The same settings, announcing to `https://` trackers with `tls`.
+    pub fn with_tracker_tls(self, tracker_tls: Option<ClientTls>) -> Self {
+        Self {
+            tracker_tls,
+            ..self
+        }
     }
 
     /// The same settings, revealing blobs from the piece `order` gives (origins).

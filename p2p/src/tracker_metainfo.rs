@@ -191,12 +191,13 @@ impl MetaInfoSource for TrackerMetaInfo {
     }
 }
 
-/// `http://host:port/namespace/{ns}/blobs/{digest}/metainfo`, the namespace as one path
+/// `http(s)://host:port/namespace/{ns}/blobs/{digest}/metainfo`, the namespace as one path
 /// segment with its `/` escaped (the only character of the repository grammar that
 /// needs it), as the tracker API documents.
 fn metainfo_url(tracker: &TrackerUrl, namespace: &RepoName, digest: &Digest) -> String {
     format!(
-        "http://{}/namespace/{}/blobs/{digest}/metainfo",
+        "{}://{}/namespace/{}/blobs/{digest}/metainfo",
+        tracker.scheme(),
         tracker.authority(),
         namespace.path_segment()
     )

@@ -77,7 +77,7 @@ fn public_detail(error: &Error) -> Option<String> {
         Error::Io { action, .. } => format!("cannot {action}"),
         Error::Htpasswd { line, .. } => format!("htpasswd file: line {line} is invalid"),
         Error::Task { action, .. } => format!("a blocking task to {action} failed"),
-        Error::Serve(_) => "serving HTTP failed".to_owned(),
+        Error::Serve(_) | Error::Tls(_) => "serving HTTP failed".to_owned(),
         _ => return None,
     };
     Some(summary)
@@ -123,9 +123,11 @@ fn code_of(error: &Error) -> (ErrorCode, &'static str) {
         Error::Origin { .. } | Error::OriginStream { .. } | Error::BuildIndex { .. } => {
             (C::Unavailable, "a storage service is unavailable")
         }
-        Error::Io { .. } | Error::Htpasswd { .. } | Error::Task { .. } | Error::Serve(_) => {
-            (C::Unknown, "internal error")
-        }
+        Error::Io { .. }
+        | Error::Htpasswd { .. }
+        | Error::Task { .. }
+        | Error::Serve(_)
+        | Error::Tls(_) => (C::Unknown, "internal error"),
     }
 }
 

@@ -148,6 +148,10 @@ pub enum Error {
 
     #[error("serving HTTP: {0}")]
     Serve(#[source] std::io::Error),
+
+    /// The `tls:` or `client_tls:` files cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[source] starling_runtime::TlsError),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

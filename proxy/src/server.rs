@@ -11,7 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::get;
 use starling_config::ProxyConfig;
-use starling_runtime::{Drain, serve, spawn_named, trace_requests};
+use starling_runtime::{Drain, ServerTls, serve, spawn_named, trace_requests};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
@@ -51,6 +51,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    let tls = ServerTls::from_config(&cfg.tls).map_err(Error::Tls)?;
     let state = Arc::new(ProxyState::open(&cfg).await?);
     let local = listener.local_addr().map_err(Error::Serve)?;
     let tasks = shutdown.child_token();
@@ -72,9 +73,9 @@ pub async fn run(
         closing.closing().await;
     };
     state.set_serving(true);
-    info!(listen = %local, auth = state.auth.is_some(), "proxy serving");
+    info!(listen = %local, auth = state.auth.is_some(), https = tls.is_some(), "proxy serving");
     let app = drain.bound(router(state.clone()));
-    let served = serve(listener, app, &cfg.connections, stop_signal)
+    let served = serve(listener, app, &cfg.connections, tls, stop_signal)
         .await
         .map_err(Error::Serve);
 

@@ -16,7 +16,7 @@ use starling_clients::build_index::client::authorized_http_client;
 use starling_clients::origin::client::authorized_http;
 use starling_config::ProxyConfig;
 use starling_registry::ListingService;
-use starling_runtime::ClusterToken;
+use starling_runtime::{ClientTls, ClusterToken};
 use tracing::{info, warn};
 
 use crate::auth::{Authenticator, Htpasswd};
@@ -58,10 +58,14 @@ impl ProxyState {
         if token.is_none() {
             warn!("no auth.token: this proxy writes to origins and build-index unauthenticated");
         }
-        let origins = OriginCluster::with_http(&cfg.origins, authorized_http(token.as_ref()));
-        let tags =
-            BuildIndexCluster::with_http(authorized_http_client(token.as_ref()), &cfg.build_index)
-                .map_err(Error::build_index("configure the build-index hosts"))?;
+        let tls = ClientTls::from_config(&cfg.client_tls).map_err(Error::Tls)?;
+        let origins =
+            OriginCluster::with_http(&cfg.origins, authorized_http(token.as_ref(), tls.as_ref()));
+        let tags = BuildIndexCluster::with_http(
+            authorized_http_client(token.as_ref(), tls.as_ref()),
+            &cfg.build_index,
+        )
+        .map_err(Error::build_index("configure the build-index hosts"))?;
         let metrics = Arc::new(ProxyMetrics::new());
         Ok(Self {
             uploads: UploadService::new(

@@ -45,12 +45,9 @@ async fn start() -> Server {
     let router = drain.bound(app());
     let served = tokio::spawn(async move {
         let limits = starling_config::ConnectionsConfig::default();
-        crate::serve(
-            listener,
-            router,
-            &limits,
-            async move { drain.closing().await },
-        )
+        crate::serve(listener, router, &limits, None, async move {
+            drain.closing().await
+        })
         .await
     });
     Server {

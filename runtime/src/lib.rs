@@ -17,6 +17,8 @@
 //!   [`require_token_for_writes`], [`authorized_client`]);
 //! - [`serve`]: the HTTP server loop with bounded connections (a cap, header-read,
 //!   idle and request-body timeouts) and graceful shutdown;
+//! - [`tls`]: HTTPS for listeners and internal clients, mutual TLS, certificates
+//!   reloaded when their files change ([`ServerTls`], [`ClientTls`]);
 //! - [`raise_fd_limit`]: the soft open-file limit raised to the hard one at start;
 //! - [`BUILD_INFO`]: the `starling_build_info` gauge every registry carries.
 
@@ -32,6 +34,7 @@ mod serve;
 mod shutdown;
 mod single_flight;
 mod spawn;
+pub mod tls;
 
 pub use auth::{ClusterToken, authorized_client, require_token_for_writes};
 pub use backoff::Backoff;
@@ -45,3 +48,4 @@ pub use serve::serve;
 pub use shutdown::shutdown_on_signal;
 pub use single_flight::{Abandoned, Flight, SingleFlight};
 pub use spawn::spawn_named;
+pub use tls::{ClientTls, ServerTls, TlsError};

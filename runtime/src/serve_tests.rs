@@ -50,7 +50,7 @@ async fn start(limits: ConnectionsConfig) -> Server {
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     let served = tokio::spawn(async move {
-        serve(listener, app(), &limits, async move {
+        serve(listener, app(), &limits, None, async move {
             stopped.cancelled().await
         })
         .await

@@ -62,7 +62,7 @@ pub async fn put_random_blob(
 
     let owners = OriginCluster::new(ring).owners(&digest);
     let first = owners.first().context("the origin ring has no hosts")?;
-    let client = OriginClient::with_http(authorized_http(Some(token)), first.clone());
+    let client = OriginClient::with_http(authorized_http(Some(token), None), first.clone());
     let file = tokio::fs::File::open(&path)
         .await
         .with_context(|| format!("opening {}", path.display()))?;

@@ -71,6 +71,7 @@ pub async fn start_cluster(
         upstream_mirror_of: None,
         agent_rate: rates.agent,
         origin_rate: rates.origin,
+        tls: false,
     };
     LocalCluster::start(spec)
         .await

@@ -2,7 +2,9 @@
 //! and a random file, built with `--no-cache`) is pushed to the proxy, removed, pulled
 //! back through an agent (so through the swarm: the engine holds none of its layers)
 //! and run. Docker treats registries on 127.0.0.0/8 as insecure, so plain HTTP needs
-//! no daemon configuration. The test removes exactly the image it built, by ID, when it
+//! no daemon configuration, and neither does HTTPS with the dev cluster's own CA (an
+//! insecure registry is tried over TLS without verification first): the same round
+//! trip runs against a cluster whose proxy and agents serve TLS. The test removes exactly the image it built, by ID, when it
 //! ends, passed or failed; it never touches another image.
 
 use std::path::Path;
@@ -79,7 +81,17 @@ fn counter(metrics: &str, name: &str) -> f64 {
 #[tokio::test]
 async fn docker_pushes_to_the_proxy_and_pulls_through_an_agent() {
     require_docker().await;
-    let cluster = Cluster::start(2).await;
+    round_trip(Cluster::start(2).await).await;
+}
+
+#[tokio::test]
+async fn docker_pushes_and_pulls_over_https() {
+    require_docker().await;
+    round_trip(Cluster::start_tls(2).await).await;
+}
+
+/// Push to the proxy, remove, pull through agent 1, run.
+async fn round_trip(cluster: Cluster) {
     let pushed_tag = format!("{}/team/busybox:1", cluster.proxy());
     let pulled_tag = format!("{}/team/busybox:1", cluster.agent(1));
     let config = cluster.path().join("docker-config");

@@ -12,3 +12,4 @@ mod podman;
 mod referrers;
 mod skopeo;
 mod support;
+mod tls;

@@ -25,7 +25,13 @@ impl Cluster {
         Self::start_with(agents, |spec| spec).await
     }
 
-    /// A cluster whose dev spec `adjust` changes (an upstream registry, say).
+    /// [`Self::start`] with every listener and client on HTTPS
+    /// (`starling_cluster::tls`); [`Self::http`] then trusts the cluster's CA.
+    pub async fn start_tls(agents: usize) -> Self {
+        Self::start_with(agents, |spec| ClusterSpec { tls: true, ..spec }).await
+    }
+
+    /// A cluster whose dev spec `adjust` changes (an upstream registry, TLS).
     pub async fn start_with(
         agents: usize,
         adjust: impl FnOnce(ClusterSpec) -> ClusterSpec,
@@ -40,11 +46,8 @@ impl Cluster {
             "end-to-end tests run the real topology: {spec:?}"
         );
         let cluster = LocalCluster::start(spec).await.expect("the cluster starts");
-        Self {
-            dir,
-            cluster,
-            http: reqwest::Client::new(),
-        }
+        let http = cluster.http_client().expect("a client for the cluster");
+        Self { dir, cluster, http }
     }
 
     pub fn path(&self) -> &Path {
@@ -62,12 +65,16 @@ impl Cluster {
     }
 
     pub fn agent_url(&self, k: usize, path: &str) -> String {
-        format!("http://{}{path}", self.cluster.agents[k].registry)
+        let base = self.cluster.base_url(self.cluster.agents[k].registry);
+        format!("{base}{path}")
     }
 
     /// Agent `k`'s Prometheus text.
     pub async fn agent_metrics(&self, k: usize) -> String {
-        let url = format!("http://{}/metrics", self.cluster.agents[k].admin);
+        let url = format!(
+            "{}/metrics",
+            self.cluster.base_url(self.cluster.agents[k].admin)
+        );
         self.http
             .get(url)
             .send()
@@ -82,8 +89,8 @@ impl Cluster {
     pub async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Digest {
         let digest = Digest::of(bytes);
         let url = format!(
-            "http://{}/v2/{repo}/blobs/uploads/?digest={digest}",
-            self.cluster.proxy
+            "{}/v2/{repo}/blobs/uploads/?digest={digest}",
+            self.cluster.base_url(self.cluster.proxy)
         );
         let response = self
             .http
@@ -117,7 +124,10 @@ impl Cluster {
             "layers": descriptors,
         }))
         .unwrap();
-        let url = format!("http://{}/v2/{repo}/manifests/{tag}", self.cluster.proxy);
+        let url = format!(
+            "{}/v2/{repo}/manifests/{tag}",
+            self.cluster.base_url(self.cluster.proxy)
+        );
         let response = self
             .http
             .put(url)

@@ -65,7 +65,7 @@ fn main() {
         addresses: starling_tracker::AddressPolicy::default(),
     };
     // The announce path never touches the metainfo lookup: an empty origin ring will do.
-    let metainfo = MetainfoSettings::from_config(&TrackerConfig::default());
+    let metainfo = MetainfoSettings::from_config(&TrackerConfig::default()).unwrap();
     let state = TrackerState::new(settings, metainfo);
 
     let started = Instant::now();

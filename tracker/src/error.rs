@@ -62,12 +62,21 @@ pub enum Error {
     /// The HTTP server failed while accepting or serving connections.
     #[error("serving HTTP: {0}")]
     Serve(#[source] Arc<std::io::Error>),
+
+    /// The `tls:` or `client_tls:` files cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[source] Arc<starling_runtime::TlsError>),
 }
 
 impl Error {
     /// `Error::Serve` from an I/O error.
     pub fn serve(error: std::io::Error) -> Self {
         Self::Serve(Arc::new(error))
+    }
+
+    /// `Error::Tls` from a TLS setup error.
+    pub fn tls(error: starling_runtime::TlsError) -> Self {
+        Self::Tls(Arc::new(error))
     }
 }
 

@@ -21,11 +21,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use starling_clients::origin::client::authorized_http;
 use starling_clients::{ClientError, OriginCluster};
 use starling_config::ClusterConfig;
 use starling_config::tracker::TrackerConfig;
 use starling_core::{Digest, InfoHash, RepoName};
-use starling_runtime::SingleFlight;
+use starling_runtime::{ClientTls, SingleFlight};
 use tracing::{debug, info, warn};
 
 use crate::cache::{CacheLimits, TtlCache};
@@ -46,22 +47,26 @@ pub const CACHE_BYTES: usize = 64 << 20;
 pub struct MetainfoSettings {
     /// The origin ring asked for torrents.
     pub origins: ClusterConfig,
+    /// HTTPS to the origins (`client_tls:`).
+    pub origins_tls: Option<ClientTls>,
     /// The tracker ring that decides each torrent's announce URL.
     pub trackers: TrackerRing,
     pub cache: CacheLimits,
 }
 
 impl MetainfoSettings {
-    pub fn from_config(cfg: &TrackerConfig) -> Self {
-        Self {
+    /// Errors when the `client_tls:` files cannot be used.
+    pub fn from_config(cfg: &TrackerConfig) -> Result<Self> {
+        Ok(Self {
             origins: cfg.origins.clone(),
+            origins_tls: ClientTls::from_config(&cfg.client_tls).map_err(Error::tls)?,
             trackers: TrackerRing::from_config(cfg),
             cache: CacheLimits {
                 ttl: cfg.metainfo_cache_ttl,
                 max_entries: CACHE_ENTRIES,
                 max_weight: CACHE_BYTES,
             },
-        }
+        })
     }
 }
 
@@ -86,7 +91,8 @@ pub struct MetainfoService {
 
 impl MetainfoService {
     pub fn new(settings: MetainfoSettings, metrics: MetainfoMetrics) -> Self {
-        let origins = OriginCluster::new(&settings.origins);
+        let http = authorized_http(None, settings.origins_tls.as_ref());
+        let origins = OriginCluster::with_http(&settings.origins, http);
         let seeds = OriginSeeds::new(origins.clone(), settings.cache.ttl, metrics.clone());
         Self {
             origins,

@@ -19,6 +19,8 @@ use starling_core::{Digest, Ring, blob_key};
 #[derive(Debug, Clone)]
 pub struct TrackerRing {
     ring: Ring,
+    /// `https` when the trackers serve TLS (`tls:` set on this one), else `http`.
+    scheme: &'static str,
 }
 
 impl TrackerRing {
@@ -29,12 +31,20 @@ impl TrackerRing {
         } else {
             Ring::new(trackers.iter().cloned())
         };
-        Self { ring }
+        Self {
+            ring,
+            scheme: "http",
+        }
     }
 
-    /// The ring of `cfg.trackers`, falling back to `cfg.advertise`.
+    /// The ring of `cfg.trackers`, falling back to `cfg.advertise`; announce URLs are
+    /// `https` when this tracker serves TLS, since a cluster's trackers share one setup.
     pub fn from_config(cfg: &TrackerConfig) -> Self {
-        Self::new(&cfg.trackers, &cfg.advertise)
+        let ring = Self::new(&cfg.trackers, &cfg.advertise);
+        Self {
+            scheme: if cfg.tls.enabled() { "https" } else { "http" },
+            ..ring
+        }
     }
 
     /// The tracker that keeps the swarm of the blob `digest`.
@@ -55,9 +65,9 @@ impl TrackerRing {
             .collect()
     }
 
-    /// `http://<owner>/announce`, the announce URL written into the blob's torrent.
+    /// `http(s)://<owner>/announce`, the announce URL written into the blob's torrent.
     pub fn announce_url(&self, digest: &Digest) -> String {
-        format!("http://{}/announce", self.owner(digest))
+        format!("{}://{}/announce", self.scheme, self.owner(digest))
     }
 
     /// Every tracker, in configuration order (duplicates dropped).

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::handlers::{announce, metainfo, probes};
 use crate::state::TrackerState;
 use crate::sweep::maintenance_loop;
-use starling_runtime::{Drain, serve, spawn_named};
+use starling_runtime::{Drain, ServerTls, serve, spawn_named};
 
 /// All tracker routes over `state`. `/announce` needs `ConnectInfo<SocketAddr>`: serve
 /// with `starling_runtime::serve` (as [`run`] does, it adds the client address) or add `MockConnectInfo`.
@@ -51,7 +51,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let state = Arc::new(TrackerState::from_config(&cfg));
+    let tls = ServerTls::from_config(&cfg.tls).map_err(Error::tls)?;
+    let state = Arc::new(TrackerState::from_config(&cfg)?);
     let local = listener.local_addr().map_err(Error::serve)?;
     let tasks = shutdown.child_token();
     let maintenance = spawn_named(
@@ -74,8 +75,8 @@ pub async fn run(
         drain.closing().await;
     };
     state.set_ready(true);
-    tracing::info!(listen = %local, advertise = %cfg.advertise, "tracker serving");
-    let served = serve(listener, app, &cfg.connections, stop_signal)
+    tracing::info!(listen = %local, advertise = %cfg.advertise, https = tls.is_some(), "tracker serving");
+    let served = serve(listener, app, &cfg.connections, tls, stop_signal)
         .await
         .map_err(Error::serve);
 
@@ -126,7 +127,7 @@ mod tests {
 
     #[tokio::test]
     async fn probes_answer() {
-        let state = Arc::new(TrackerState::from_config(&TrackerConfig::default()));
+        let state = Arc::new(TrackerState::from_config(&TrackerConfig::default()).unwrap());
         assert_eq!(
             get(app(state.clone()), "/health").await,
             (StatusCode::OK, b"OK".to_vec())
@@ -149,7 +150,7 @@ mod tests {
 
     #[tokio::test]
     async fn announce_goes_through_the_raw_query() {
-        let state = Arc::new(TrackerState::from_config(&TrackerConfig::default()));
+        let state = Arc::new(TrackerState::from_config(&TrackerConfig::default()).unwrap());
         let uri = format!(
             "/announce?info_hash={}&peer_id={}&port=6881&left=0&compact=1",
             "%FF".repeat(20),
@@ -171,7 +172,7 @@ mod tests {
     #[tokio::test]
     async fn metainfo_errors_are_registry_bodies() {
         // No origins at all: every lookup that gets past parsing finds no owner.
-        let state = Arc::new(TrackerState::from_config(&TrackerConfig::default()));
+        let state = Arc::new(TrackerState::from_config(&TrackerConfig::default()).unwrap());
         let digest = starling_core::Digest::of(b"x");
         let cases = [
             (

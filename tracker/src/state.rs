@@ -75,11 +75,12 @@ impl TrackerState {
         }
     }
 
-    pub fn from_config(cfg: &TrackerConfig) -> Self {
-        Self::new(
+    /// Errors when the `client_tls:` files cannot be used.
+    pub fn from_config(cfg: &TrackerConfig) -> Result<Self> {
+        Ok(Self::new(
             AnnounceSettings::from_config(cfg),
-            MetainfoSettings::from_config(cfg),
-        )
+            MetainfoSettings::from_config(cfg)?,
+        ))
     }
 
     /// Handles one announce whose raw query arrived from `remote`; returns the body.
@@ -178,6 +179,7 @@ mod tests {
             announce_limit: 3,
             ..TrackerConfig::default()
         })
+        .unwrap()
     }
 
     fn query(n: u8, extra: &str) -> String {

@@ -42,7 +42,7 @@ use crate::metrics::{BuildIndexMetrics, RemoteTask};
 use crate::store::{Db, Queue, Schedule, TagUpdate};
 use starling_clients::build_index::client::{BuildIndexClient, authorized_http_client};
 use starling_clients::origin::client::authorized_http;
-use starling_runtime::ClusterToken;
+use starling_runtime::{ClientTls, ClusterToken};
 
 /// One remote cluster: its build-index and its origin ring.
 struct Remote {
@@ -80,11 +80,14 @@ pub struct RemoteReplicator {
 pub struct RemoteParts {
     pub clock: Clock,
     pub metrics: Arc<BuildIndexMetrics>,
+    /// `client_tls:`, used for the local origins and for every remote.
+    pub tls: Option<ClientTls>,
 }
 
 impl RemoteReplicator {
     /// The remotes of `cfg`, reading blobs from `cfg.origins`.
     pub fn new(db: Db, cfg: &BuildIndexConfig, parts: RemoteParts) -> Self {
+        let tls = parts.tls.as_ref();
         let remotes = cfg
             .remotes
             .iter()
@@ -94,12 +97,12 @@ impl RemoteReplicator {
                 Remote {
                     config: config.clone(),
                     index: BuildIndexClient::with_base_url(
-                        authorized_http_client(token.as_ref()),
+                        authorized_http_client(token.as_ref(), tls),
                         &config.url,
                     ),
                     origins: OriginCluster::with_http(
                         &config.origins,
-                        authorized_http(token.as_ref()),
+                        authorized_http(token.as_ref(), tls),
                     ),
                 }
             })
@@ -108,7 +111,7 @@ impl RemoteReplicator {
             db,
             clock: parts.clock,
             remotes,
-            local: OriginCluster::new(&cfg.origins),
+            local: OriginCluster::with_http(&cfg.origins, authorized_http(None, tls)),
             advertise: cfg.advertise.clone(),
             retry: cfg.replication.clone(),
             wake: Notify::new(),

@@ -10,12 +10,13 @@ use reqwest::header::{CONTENT_TYPE, LINK};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use starling_core::registry::{Referrer, RegistryError};
 use starling_core::{Digest, RepoName, Tag};
-use starling_runtime::ClusterToken;
+use starling_runtime::{ClientTls, ClusterToken};
 
 use super::api::{self, ReferrerList, RepositoryList, TagList};
 use super::error::{BuildIndexError as Error, BuildIndexResult as Result};
 use super::paging::{Page, PageRequest};
 use super::update::TagUpdate;
+use crate::InternalHttp;
 
 /// Connection and whole-request timeouts of the default HTTP client: tag requests are
 /// tiny, so a slow answer means a sick host, and the cluster client should move on.
@@ -49,13 +50,16 @@ pub struct BuildIndexClient {
 
 /// An HTTP client with the default timeouts.
 pub fn default_http_client() -> reqwest::Client {
-    authorized_http_client(None)
+    authorized_http_client(None, None).client().clone()
 }
 
 /// [`default_http_client`] sending the cluster's bearer token on every request, as
-/// tag writers (proxy, replicas, other clusters) must.
-pub fn authorized_http_client(token: Option<&ClusterToken>) -> reqwest::Client {
-    starling_runtime::authorized_client(token, |b| {
+/// tag writers (proxy, replicas, other clusters) must; over HTTPS with `tls`.
+pub fn authorized_http_client(
+    token: Option<&ClusterToken>,
+    tls: Option<&ClientTls>,
+) -> InternalHttp {
+    InternalHttp::build(token, tls, |b| {
         b.connect_timeout(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT)
     })
 }
@@ -63,10 +67,10 @@ pub fn authorized_http_client(token: Option<&ClusterToken>) -> reqwest::Client {
 impl BuildIndexClient {
     /// A client of the build-index at base URL `url` (`http://` or `https://`, as in a
     /// `remotes` entry); [`Self::host`] is then the URL.
-    pub fn with_base_url(http: reqwest::Client, url: &str) -> Self {
+    pub fn with_base_url(http: impl Into<InternalHttp>, url: &str) -> Self {
         let base = url.trim_end_matches('/');
         Self {
-            http,
+            http: http.into().client().clone(),
             host: base.to_owned(),
             base: base.to_owned(),
         }
@@ -77,12 +81,13 @@ impl BuildIndexClient {
         Self::with_http(default_http_client(), host)
     }
 
-    /// A client of `host` sharing `http` (its connection pool and timeouts).
-    pub fn with_http(http: reqwest::Client, host: &str) -> Self {
+    /// A client of `host` sharing `http` (its connection pool, timeouts and scheme).
+    pub fn with_http(http: impl Into<InternalHttp>, host: &str) -> Self {
+        let http = http.into();
         Self {
-            http,
+            base: http.base_url(host),
+            http: http.client().clone(),
             host: host.to_owned(),
-            base: format!("http://{host}"),
         }
     }
 
@@ -320,7 +325,8 @@ impl BuildIndexCluster {
         Self::with_http(default_http_client(), hosts)
     }
 
-    pub fn with_http(http: reqwest::Client, hosts: &[String]) -> Result<Self> {
+    pub fn with_http(http: impl Into<InternalHttp>, hosts: &[String]) -> Result<Self> {
+        let http = http.into();
         if hosts.is_empty() {
             return Err(Error::NoHosts);
         }

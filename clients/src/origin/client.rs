@@ -15,8 +15,10 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use starling_core::ByteStream;
 use starling_core::metainfo::MetaInfo;
 use starling_core::{Digest, RepoName};
-use starling_runtime::ClusterToken;
+use starling_runtime::{ClientTls, ClusterToken};
 use thiserror::Error;
+
+use crate::InternalHttp;
 
 use super::paths;
 use super::peer_identity::{OriginPeer, PeerBody};
@@ -92,17 +94,20 @@ pub struct BlobDownload {
 pub struct OriginClient {
     http: reqwest::Client,
     host: String,
+    /// `http://host` or `https://host`.
+    base: String,
 }
 
 /// A client with a connect timeout, so a dead host fails fast.
 pub fn default_http() -> reqwest::Client {
-    authorized_http(None)
+    authorized_http(None, None).client().clone()
 }
 
 /// [`default_http`] sending the cluster's bearer token on every request, as writers
-/// (proxy, origins, build-index) must: origins refuse unauthenticated writes.
-pub fn authorized_http(token: Option<&ClusterToken>) -> reqwest::Client {
-    starling_runtime::authorized_client(token, |b| b.connect_timeout(Duration::from_secs(5)))
+/// (proxy, origins, build-index) must: origins refuse unauthenticated writes; over
+/// HTTPS with `tls`.
+pub fn authorized_http(token: Option<&ClusterToken>, tls: Option<&ClientTls>) -> InternalHttp {
+    InternalHttp::build(token, tls, |b| b.connect_timeout(Duration::from_secs(5)))
 }
 
 impl OriginClient {
@@ -111,10 +116,13 @@ impl OriginClient {
     }
 
     /// Shares `http`'s connection pool with other clients.
-    pub fn with_http(http: reqwest::Client, host: impl Into<String>) -> Self {
+    pub fn with_http(http: impl Into<InternalHttp>, host: impl Into<String>) -> Self {
+        let http = http.into();
+        let host = host.into();
         Self {
-            http,
-            host: host.into(),
+            base: http.base_url(&host),
+            http: http.client().clone(),
+            host,
         }
     }
 
@@ -254,7 +262,7 @@ impl OriginClient {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.host)
+        format!("{}{path}", self.base)
     }
 }
 

@@ -45,7 +45,8 @@ impl OriginCluster {
 
     /// [`Self::new`] over `http`, e.g. one that carries the cluster's token
     /// ([`super::client::authorized_http`]).
-    pub fn with_http(cfg: &ClusterConfig, http: reqwest::Client) -> Self {
+    pub fn with_http(cfg: &ClusterConfig, http: impl Into<crate::InternalHttp>) -> Self {
+        let http = http.into();
         let clients = cfg
             .hosts
             .iter()

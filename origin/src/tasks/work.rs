@@ -31,7 +31,7 @@ pub enum Outcome {
 pub struct Worker {
     pub store: Store,
     pub backends: Arc<dyn BackendLookup>,
-    pub http: reqwest::Client,
+    pub http: starling_clients::InternalHttp,
     /// This origin's address, sent with replications.
     pub advertise: String,
     pub metrics: Arc<OriginMetrics>,

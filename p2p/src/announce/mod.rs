@@ -13,6 +13,8 @@ mod url;
 use std::time::Instant;
 
 use starling_core::Digest;
+use starling_runtime::ClientTls;
+use starling_runtime::tls::with_client_tls;
 
 pub use pool::{HealthPolicy, TrackerPool};
 pub use response::{AnnounceReply, decode};
@@ -29,14 +31,25 @@ pub struct Announcer {
 
 impl Announcer {
     pub fn new(trackers: Vec<TrackerUrl>, policy: HealthPolicy) -> Result<Self> {
+        Self::with_tls(trackers, policy, None)
+    }
+
+    /// [`Self::new`] with the trust and identity for `https://` trackers.
+    pub fn with_tls(
+        trackers: Vec<TrackerUrl>,
+        policy: HealthPolicy,
+        tls: Option<&ClientTls>,
+    ) -> Result<Self> {
         if trackers.is_empty() {
             return Err(Error::NoTrackers);
         }
         let client = starling_runtime::build_http_client(|b| {
-            b.timeout(policy.request_timeout)
+            let b = b
+                .timeout(policy.request_timeout)
                 .connect_timeout(policy.request_timeout)
                 // Trackers are cluster-internal; a proxy from the environment never applies.
-                .no_proxy()
+                .no_proxy();
+            with_client_tls(b, tls)
         })
         .map_err(|e| Error::Announce {
             tracker: "(client)".into(),

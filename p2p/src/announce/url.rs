@@ -1,8 +1,9 @@
 //! Tracker announce URLs and the BEP 3 announce query.
 //!
 //! A tracker is configured as `host:port`, `http://host:port` or the full
-//! `http://host:port/announce`; all three parse to the same [`TrackerUrl`]. Only plain
-//! HTTP is supported: trackers run inside the cluster.
+//! `http://host:port/announce`; all three parse to the same [`TrackerUrl`]. A tracker
+//! that serves TLS is written `https://host:port` (its clients then use the
+//! component's `client_tls:`).
 //!
 //! `info_hash` and `peer_id` are raw bytes, percent-encoded byte by byte except for the
 //! RFC 3986 unreserved characters, which is what every tracker accepts.
@@ -36,8 +37,8 @@ impl TrackerUrl {
             format!("http://{value}")
         };
         let mut url = Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
-        if url.scheme() != "http" {
-            return Err(invalid("only http:// trackers are supported"));
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("only http:// and https:// trackers are supported"));
         }
         let host = url.host_str().ok_or_else(|| invalid("no host"))?.to_owned();
         let port = url
@@ -59,6 +60,11 @@ impl TrackerUrl {
 
     pub fn authority(&self) -> &str {
         &self.authority
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        self.url.scheme()
     }
 
     /// The full announce URL for `query`.
@@ -193,12 +199,17 @@ mod tests {
             TrackerUrl::parse("tracker.local").unwrap().authority(),
             "tracker.local:80"
         );
+        let tls = TrackerUrl::parse("https://127.0.0.1:15003").unwrap();
+        assert_eq!(tls.to_string(), "https://127.0.0.1:15003/announce");
+        assert_eq!(
+            (tls.scheme(), tls.authority()),
+            ("https", "127.0.0.1:15003")
+        );
     }
 
     #[test]
     fn rejects_what_it_cannot_announce_to() {
         for (value, reason) in [
-            ("https://t:1", "only http"),
             ("http://t:1/other", "path"),
             ("http://t:1/announce?x=1", "query"),
             ("http://:1", ""),

@@ -16,7 +16,6 @@ use axum::body::{Body, Bytes, HttpBody};
 use http_body::{Frame, SizeHint};
 use starling_config::ConnectionsConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// Which deadline passed.
@@ -148,19 +147,19 @@ impl HttpBody for InFlightBody {
     }
 }
 
-/// The connection's socket, noting each read in its [`Activity`].
-pub struct WatchedIo {
-    stream: TcpStream,
+/// The connection's socket (or TLS stream), noting each read in its [`Activity`].
+pub struct WatchedIo<S> {
+    stream: S,
     activity: Arc<Activity>,
 }
 
-impl WatchedIo {
-    pub fn new(stream: TcpStream, activity: Arc<Activity>) -> Self {
+impl<S> WatchedIo<S> {
+    pub fn new(stream: S, activity: Arc<Activity>) -> Self {
         Self { stream, activity }
     }
 }
 
-impl AsyncRead for WatchedIo {
+impl<S: AsyncRead + Unpin> AsyncRead for WatchedIo<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -175,7 +174,7 @@ impl AsyncRead for WatchedIo {
     }
 }
 
-impl AsyncWrite for WatchedIo {
+impl<S: AsyncWrite + Unpin> AsyncWrite for WatchedIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
