@@ -243,8 +243,12 @@ mod tests {
             Err(Error::NoTrackers)
         ));
         assert!(matches!(
-            TrackerMetaInfo::new(&["https://t:1".to_owned()], http),
+            TrackerMetaInfo::new(&["udp://t:1".to_owned()], http.clone()),
             Err(Error::InvalidTrackerUrl { .. })
         ));
+        assert!(
+            TrackerMetaInfo::new(&["https://t:1".to_owned()], http).is_ok(),
+            "a tracker serving TLS"
+        );
     }
 }
