@@ -5,6 +5,7 @@
 //! servers, no configuration, no background tasks. Values are parsed and validated at
 //! the edge into these newtypes, so code past the edge never handles a raw string id.
 
+pub mod announce;
 pub mod bitfield;
 pub mod digest;
 pub mod error;
