@@ -44,9 +44,7 @@ pub mod stream;
 pub mod torrent;
 pub mod tracker_metainfo;
 
-pub use announce::{
-    AnnounceEvent, AnnounceReply, AnnounceRequest, Announcer, HealthPolicy, TrackerUrl,
-};
+pub use announce::{AnnounceReply, AnnounceRequest, Announcer, HealthPolicy, TrackerUrl};
 pub use choker::UploadSlots;
 pub use engine::{Engine, EngineParts};
 pub use error::{Error, PeerError, Result};

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use starling_config::P2pConfig;
 use starling_core::Digest;
+use starling_core::announce::{NAME_RULE, Rack, Zone};
 use starling_runtime::ClientTls;
 
 use crate::announce::HealthPolicy;
@@ -32,8 +33,8 @@ pub struct EngineSettings {
     /// Trust and identity for `https://` trackers (`client_tls:`).
     pub tracker_tls: Option<ClientTls>,
     /// This node's zone and rack, sent with announces for locality in the hand-out.
-    pub zone: Option<String>,
-    pub rack: Option<String>,
+    pub zone: Option<Zone>,
+    pub rack: Option<Rack>,
     /// Origins: where super-seeding starts in each blob (see [`RevealOrder`]).
     pub reveal_order: RevealOrder,
 }
@@ -114,9 +115,15 @@ impl EngineSettings {
         }
     }
 
-    /// The same settings, announcing `zone` and `rack`.
+    /// The same settings, announcing `zone` and `rack`. The agent config validates
+    /// both names by the announce codec's rule; a name that breaks it anyway is not
+    /// announced (and logged), since a tracker would refuse every announce carrying it.
     pub fn with_locality(self, zone: Option<String>, rack: Option<String>) -> Self {
-        Self { zone, rack, ..self }
+        Self {
+            zone: location_name(zone, "zone", Zone::parse),
+            rack: location_name(rack, "rack", Rack::parse),
+            ..self
+        }
     }
 
     /// The same settings, announcing to `https://` trackers with `tls`.
@@ -141,6 +148,16 @@ impl EngineSettings {
         let configured = self.p2p.block_size.as_u64().max(1);
         configured.min(u64::from(starling_core::peer_wire::MAX_BLOCK_LEN)) as u32
     }
+}
+
+/// `name` as a location name, or `None` (logged) when it breaks [`NAME_RULE`].
+fn location_name<T>(name: Option<String>, field: &str, parse: fn(&[u8]) -> Option<T>) -> Option<T> {
+    let name = name?;
+    let parsed = parse(name.as_bytes());
+    if parsed.is_none() {
+        tracing::warn!(field, %name, rule = NAME_RULE, "not announcing an invalid location name");
+    }
+    parsed
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! Announce errors are shown to BitTorrent clients verbatim as the bencoded
 //! `failure reason`, so their messages are short, stable and name the parameter
-//! ("missing info_hash", "info_hash must be 20 bytes", "invalid port: ...").
+//! ("missing info_hash", "info_hash must be 20 bytes", "invalid port: ..."); the query
+//! errors come from the shared codec (`starling_core::announce::QueryError`).
 //!
 //! Metainfo errors are shared by every caller of one single-flight fetch, so the type is
 //! `Clone` (non-`Clone` sources are held in an `Arc`); `crate::api_error` maps them to
@@ -12,24 +13,18 @@ use std::sync::Arc;
 
 use starling_clients::ClientError;
 use starling_core::Digest;
+use starling_core::announce::{QueryError, ResponseError};
 use thiserror::Error;
 
 /// Everything that can go wrong in the tracker.
 #[derive(Debug, Clone, Error)]
 pub enum Error {
-    /// A required announce parameter is absent.
-    #[error("missing {name}")]
-    MissingParam { name: &'static str },
+    /// The announce query did not decode (the shared codec names the parameter).
+    #[error(transparent)]
+    Query(#[from] QueryError),
 
-    /// A raw-bytes parameter (`info_hash`, `peer_id`) decoded to the wrong length.
-    #[error("{name} must be 20 bytes")]
-    WrongLength { name: &'static str },
-
-    /// A parameter value contains a `%` not followed by two hex digits.
-    #[error("invalid percent-encoding in {name}")]
-    BadEncoding { name: &'static str },
-
-    /// A parameter decoded fine but its value is not acceptable.
+    /// A parameter decoded fine but the tracker does not accept it (an `ip` no peer
+    /// can be at).
     #[error("invalid {name}: {reason}")]
     InvalidParam {
         name: &'static str,
@@ -37,8 +32,8 @@ pub enum Error {
     },
 
     /// The announce response could not be bencoded (a bug, never a client's fault).
-    #[error("encoding the announce response: {0}")]
-    Encode(String),
+    #[error(transparent)]
+    Encode(ResponseError),
 
     /// No origin owning the digest holds the blob, and neither does its backend.
     #[error("blob {digest} is unknown to its origins")]

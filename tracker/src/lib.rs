@@ -4,8 +4,8 @@
 //!
 //! Layout, top-down: [`server`] (routes, `run`, shutdown order) -> [`handlers`] (thin
 //! HTTP wrappers) -> [`state`] (the announce service: parse, store, hand out, encode)
-//! -> [`request`] / [`query`] (pure parsing), [`store`] (sharded peer store),
-//! [`handout`] (pure ordering), [`response`] (bencoding), plus [`metrics`], the
+//! -> [`request`] (the decoded announce plus the address policy), [`store`] (sharded
+//! peer store), [`handout`] (pure ordering), [`response`] (the answer), plus [`metrics`], the
 //! [`sweep`] maintenance loop (started through `starling_runtime::spawn_named`).
 //!
 //! Metainfo: [`metainfo`] (the lookup service) over [`cache`] (expiring, bounded),
@@ -14,6 +14,9 @@
 //! which origins seed the swarms whose metainfo was served here, so announces hand
 //! origins out without origins announcing; [`api_error`] maps its failures to registry errors
 //! (`starling_runtime::ApiError`).
+//!
+//! The announce query and response themselves are encoded and decoded by the codec
+//! agents use too, `starling_core::announce`.
 //!
 //! Every route is documented in `docs/tracker-api.md`.
 
@@ -27,7 +30,6 @@ pub mod locality;
 pub mod metainfo;
 pub mod metrics;
 pub mod origin_seeds;
-pub mod query;
 pub mod request;
 pub mod response;
 pub mod ring;
@@ -39,8 +41,9 @@ pub mod sweep;
 pub use address::AddressPolicy;
 pub use error::{Error, Result};
 pub use metainfo::{MetainfoService, MetainfoSettings};
-pub use request::{AnnounceRequest, Event};
+pub use request::PeerAnnounce;
 pub use ring::TrackerRing;
 pub use server::{router, run};
+pub use starling_core::announce::Event;
 pub use state::{AnnounceSettings, TrackerState};
 pub use store::{OriginSeed, PeerStore, StoreLimits};

@@ -20,9 +20,8 @@
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Histogram, Unit};
+use starling_core::announce::Event;
 use starling_runtime::MetricsRegistry;
-
-use crate::request::Event;
 
 const ANNOUNCES: &str = "starling_tracker_announces_total";
 const FAILURES: &str = "starling_tracker_announce_failures_total";

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::address::AddressPolicy;
+use crate::locality::{Rack, Zone};
 
 use super::*;
 
@@ -26,8 +27,8 @@ fn base() -> String {
     )
 }
 
-fn parse(query: &str) -> Result<AnnounceRequest> {
-    AnnounceRequest::parse(query, remote(), &loopback_trusted())
+fn parse(query: &str) -> Result<PeerAnnounce> {
+    PeerAnnounce::parse(query, remote(), &loopback_trusted())
 }
 
 fn loopback_trusted() -> AddressPolicy {
@@ -248,7 +249,7 @@ fn ip_param_is_honoured_only_from_trusted_networks() {
     ];
     for (from, ip, expected) in cases {
         let query = format!("{}&ip={ip}", base());
-        let req = AnnounceRequest::parse(&query, from, &loopback_trusted()).unwrap();
+        let req = PeerAnnounce::parse(&query, from, &loopback_trusted()).unwrap();
         assert_eq!(
             req.addr.ip(),
             expected.parse::<IpAddr>().unwrap(),
@@ -257,7 +258,7 @@ fn ip_param_is_honoured_only_from_trusted_networks() {
         assert_eq!(req.addr.port(), 6881);
     }
     let pods = AddressPolicy::new(vec!["10.0.0.0/8".parse().unwrap()]);
-    let req = AnnounceRequest::parse(&format!("{}&ip=10.9.9.9", base()), remote(), &pods).unwrap();
+    let req = PeerAnnounce::parse(&format!("{}&ip=10.9.9.9", base()), remote(), &pods).unwrap();
     assert_eq!(req.addr.ip(), "10.9.9.9".parse::<IpAddr>().unwrap());
     assert!(req.from_trusted_network);
 }
@@ -266,7 +267,7 @@ fn ip_param_is_honoured_only_from_trusted_networks() {
 fn the_request_says_whether_it_came_from_a_trusted_network() {
     assert!(!parse(&base()).unwrap().from_trusted_network);
     let from_loopback =
-        AnnounceRequest::parse(&base(), IpAddr::from([127, 0, 0, 9]), &loopback_trusted());
+        PeerAnnounce::parse(&base(), IpAddr::from([127, 0, 0, 9]), &loopback_trusted());
     assert!(from_loopback.unwrap().from_trusted_network);
 }
 

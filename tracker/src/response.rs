@@ -1,23 +1,22 @@
-//! Bencoded announce responses (BEP 3, BEP 23 compact peers, BEP 7 `peers6`).
+//! The tracker's announce answers, bencoded by the shared codec
+//! ([`starling_core::announce::AnnounceResponse`]; BEP 3, BEP 23 compact peers, BEP 7
+//! `peers6`).
 //!
-//! Success: a dict with `complete`, `incomplete`, `interval`, `min interval` and
-//! `peers`: with `compact=1` a byte string of 6 bytes per IPv4 peer (address then
-//! port, big-endian) plus `peers6` with 18 bytes per IPv6 peer when there are any;
+//! Success: `complete`, `incomplete`, `interval`, `min interval` and `peers`: with
+//! `compact=1` IPv4 peers as 6-byte entries plus `peers6` when there are IPv6 peers;
 //! otherwise a list of `{ip, peer id, port}` dicts. Failure: `{failure reason}` sent
-//! with HTTP 200, which is what standard clients look for. Keys are emitted in sorted
-//! order, as bencode requires.
+//! with HTTP 200, which is what standard clients look for.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use bendy::encoding::{Encoder, Error as BencodeError, SingleItemEncoder};
+use starling_core::announce::{AnnounceReply, AnnounceResponse, PeerEntry, Peers};
 
 use crate::error::{Error, Result};
 use crate::store::{HandedPeer, SwarmCounts};
 
 /// A successful announce answer, ready to encode.
 #[derive(Debug, Clone, Copy)]
-pub struct AnnounceResponse<'a> {
+pub struct TrackerReply<'a> {
     pub interval: Duration,
     pub min_interval: Duration,
     pub counts: SwarmCounts,
@@ -25,75 +24,39 @@ pub struct AnnounceResponse<'a> {
     pub compact: bool,
 }
 
-impl AnnounceResponse<'_> {
+impl TrackerReply<'_> {
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let mut encoder = Encoder::new();
-        encoder
-            .emit_dict(|mut dict| {
-                dict.emit_pair(b"complete", self.counts.complete)?;
-                dict.emit_pair(b"incomplete", self.counts.incomplete)?;
-                dict.emit_pair(b"interval", self.interval.as_secs())?;
-                dict.emit_pair(b"min interval", self.min_interval.as_secs())?;
-                if self.compact {
-                    let (v4, v6) = compact_peers(self.peers);
-                    dict.emit_pair_with(b"peers", |e| e.emit_bytes(&v4))?;
-                    if !v6.is_empty() {
-                        dict.emit_pair_with(b"peers6", |e| e.emit_bytes(&v6))?;
-                    }
-                    Ok(())
-                } else {
-                    dict.emit_pair_with(b"peers", |e| peer_dicts(e, self.peers))
-                }
-            })
-            .and_then(|()| encoder.get_output())
-            .map_err(|e| Error::Encode(e.to_string()))
+        let (peers, peers6) = if self.compact {
+            AnnounceReply::compact_peers(self.peers.iter().map(|peer| peer.addr))
+        } else {
+            let entries = self.peers.iter().map(|peer| PeerEntry {
+                addr: peer.addr,
+                peer_id: Some(peer.peer_id),
+            });
+            (Peers::Dicts(entries.collect()), Vec::new())
+        };
+        AnnounceResponse::Reply(AnnounceReply {
+            interval: Some(self.interval),
+            min_interval: Some(self.min_interval),
+            complete: Some(self.counts.complete as u64),
+            incomplete: Some(self.counts.incomplete as u64),
+            warning: None,
+            peers,
+            peers6,
+        })
+        .encode()
+        .map_err(Error::Encode)
     }
 }
 
 /// `d14:failure reason<len>:<reason>e`.
 pub fn encode_failure(reason: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(reason.len() + 24);
-    out.extend_from_slice(b"d14:failure reason");
-    out.extend_from_slice(reason.len().to_string().as_bytes());
-    out.push(b':');
-    out.extend_from_slice(reason.as_bytes());
-    out.push(b'e');
-    out
-}
-
-/// BEP 23 / BEP 7 compact forms: (IPv4 6-byte entries, IPv6 18-byte entries).
-pub fn compact_peers(peers: &[HandedPeer]) -> (Vec<u8>, Vec<u8>) {
-    let mut v4 = Vec::with_capacity(peers.len() * 6);
-    let mut v6 = Vec::new();
-    for peer in peers {
-        match peer.addr {
-            SocketAddr::V4(addr) => {
-                v4.extend_from_slice(&addr.ip().octets());
-                v4.extend_from_slice(&addr.port().to_be_bytes());
-            }
-            SocketAddr::V6(addr) => {
-                v6.extend_from_slice(&addr.ip().octets());
-                v6.extend_from_slice(&addr.port().to_be_bytes());
-            }
-        }
-    }
-    (v4, v6)
-}
-
-fn peer_dicts(
-    encoder: SingleItemEncoder,
-    peers: &[HandedPeer],
-) -> std::result::Result<(), BencodeError> {
-    encoder.emit_list(|list| {
-        for peer in peers {
-            list.emit_dict(|mut dict| {
-                dict.emit_pair(b"ip", peer.addr.ip().to_string())?;
-                dict.emit_pair_with(b"peer id", |e| e.emit_bytes(peer.peer_id.as_bytes()))?;
-                dict.emit_pair(b"port", peer.addr.port())
-            })?;
-        }
-        Ok(())
-    })
+    let failure = AnnounceResponse::Failure {
+        reason: reason.to_owned(),
+    };
+    failure
+        .encode()
+        .expect("a one-key dict of a string always encodes")
 }
 
 #[cfg(test)]
@@ -110,7 +73,7 @@ mod tests {
     }
 
     fn response(peers: &[HandedPeer], compact: bool) -> Vec<u8> {
-        AnnounceResponse {
+        TrackerReply {
             interval: Duration::from_secs(30),
             min_interval: Duration::from_secs(15),
             counts: SwarmCounts {
@@ -122,21 +85,6 @@ mod tests {
         }
         .encode()
         .unwrap()
-    }
-
-    #[test]
-    fn compact_entries_are_address_then_big_endian_port() {
-        let peers = [
-            peer(1, "10.1.2.3:6881"),
-            peer(2, "[2001:db8::1]:443"),
-            peer(3, "255.0.0.1:1"),
-        ];
-        let (v4, v6) = compact_peers(&peers);
-        assert_eq!(v4, [10, 1, 2, 3, 0x1a, 0xe1, 255, 0, 0, 1, 0, 1]);
-        let mut expected_v6 = vec![0x20, 0x01, 0x0d, 0xb8];
-        expected_v6.extend_from_slice(&[0; 11]);
-        expected_v6.extend_from_slice(&[1, 0x01, 0xbb]);
-        assert_eq!(v6, expected_v6);
     }
 
     #[test]

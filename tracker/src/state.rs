@@ -12,13 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use starling_config::tracker::TrackerConfig;
+use starling_core::announce::Event;
 
 use crate::address::AddressPolicy;
 use crate::error::{Error, Result};
 use crate::metainfo::{MetainfoService, MetainfoSettings};
 use crate::metrics::TrackerMetrics;
-use crate::request::{AnnounceRequest, Event};
-use crate::response::{AnnounceResponse, encode_failure};
+use crate::request::PeerAnnounce;
+use crate::response::{TrackerReply, encode_failure};
 use crate::store::{PeerStore, StoreLimits};
 
 /// The announce behaviour, derived from [`TrackerConfig`].
@@ -109,7 +110,7 @@ impl TrackerState {
         remote: SocketAddr,
         now: Instant,
     ) -> Result<(Event, Vec<u8>)> {
-        let req = AnnounceRequest::parse(query, remote.ip(), &self.settings.addresses)?;
+        let req = PeerAnnounce::parse(query, remote.ip(), &self.settings.addresses)?;
         let (event, compact) = (req.event, req.compact);
         let limit = req.numwant.map_or(self.settings.announce_limit, |n| {
             n.min(self.settings.announce_limit)
@@ -127,7 +128,7 @@ impl TrackerState {
                 .count();
             self.metrics.origin_seeds_handed(handed);
         }
-        let body = AnnounceResponse {
+        let body = TrackerReply {
             interval: self.settings.interval,
             min_interval: self.settings.min_interval,
             counts: outcome.counts,

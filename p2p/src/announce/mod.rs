@@ -4,7 +4,8 @@
 //!
 //! An error is a transport failure, a non-200 status, an undecodable body or a bencoded
 //! `failure reason`; each counts against that tracker's passive health (see [`pool`]).
-//! One [`Announcer`] serves every torrent of an engine and shares one HTTP client.
+//! One [`Announcer`] serves every torrent of an engine and shares one HTTP client. The
+//! query and the response are the shared codec's (`starling_core::announce`).
 
 mod pool;
 mod response;
@@ -17,8 +18,9 @@ use starling_runtime::ClientTls;
 use starling_runtime::tls::with_client_tls;
 
 pub use pool::{HealthPolicy, TrackerPool};
-pub use response::{AnnounceReply, decode};
-pub use url::{AnnounceEvent, AnnounceRequest, TrackerUrl, percent_encode};
+pub use response::decode;
+pub use starling_core::announce::{AnnounceReply, AnnounceRequest};
+pub use url::TrackerUrl;
 
 use crate::error::{Error, Result};
 
@@ -68,7 +70,7 @@ impl Announcer {
         digest: &Digest,
         request: &AnnounceRequest,
     ) -> Result<AnnounceReply> {
-        let query = request.query();
+        let query = request.to_query();
         let mut last = None;
         for i in self.ring.candidates(digest, Instant::now()) {
             let tracker = self.ring.tracker(i);

@@ -1,19 +1,19 @@
-//! Tracker announce URLs and the BEP 3 announce query.
+//! Tracker announce URLs.
 //!
 //! A tracker is configured as `host:port`, `http://host:port` or the full
 //! `http://host:port/announce`; all three parse to the same [`TrackerUrl`]. A tracker
 //! that serves TLS is written `https://host:port` (its clients then use the
 //! component's `client_tls:`).
 //!
-//! `info_hash` and `peer_id` are raw bytes, percent-encoded byte by byte except for the
-//! RFC 3986 unreserved characters, which is what every tracker accepts.
+//! The query appended to them is the shared codec's
+//! (`starling_core::announce::AnnounceRequest::to_query`): `info_hash` and
+//! `peer_id` percent-encoded byte by byte except for the RFC 3986 unreserved
+//! characters, which is what every tracker accepts.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::str::FromStr;
 
 use reqwest::Url;
-use starling_core::{InfoHash, PeerId};
 
 use crate::error::{Error, Result};
 
@@ -92,92 +92,6 @@ impl fmt::Debug for TrackerUrl {
     }
 }
 
-/// The announce `event` parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnnounceEvent {
-    Started,
-    Completed,
-    Stopped,
-    /// The periodic re-announce: no `event` parameter.
-    Update,
-}
-
-impl AnnounceEvent {
-    fn as_param(self) -> Option<&'static str> {
-        match self {
-            Self::Started => Some("started"),
-            Self::Completed => Some("completed"),
-            Self::Stopped => Some("stopped"),
-            Self::Update => None,
-        }
-    }
-}
-
-/// One announce, as the engine knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnounceRequest {
-    pub info_hash: InfoHash,
-    pub peer_id: PeerId,
-    /// The port other peers dial: the advertised one, else the listener's.
-    pub port: u16,
-    /// The advertised IP (`peer.advertise`), sent as `ip`; trackers honour it only
-    /// from networks they trust. `None`: the tracker uses the source address.
-    pub ip: Option<IpAddr>,
-    pub uploaded: u64,
-    pub downloaded: u64,
-    /// Bytes still missing; 0 for a seeder.
-    pub left: u64,
-    pub event: AnnounceEvent,
-    pub numwant: usize,
-    /// Starling's locality parameters (the tracker prefers same-rack, then same-zone
-    /// peers); standard trackers ignore unknown parameters.
-    pub zone: Option<String>,
-    pub rack: Option<String>,
-}
-
-impl AnnounceRequest {
-    /// The query string, with compact peers (BEP 23) requested.
-    pub fn query(&self) -> String {
-        let mut query = format!(
-            "info_hash={}&peer_id={}&port={}&uploaded={}&downloaded={}&left={}&compact=1&numwant={}",
-            percent_encode(self.info_hash.as_bytes()),
-            percent_encode(self.peer_id.as_bytes()),
-            self.port,
-            self.uploaded,
-            self.downloaded,
-            self.left,
-            self.numwant,
-        );
-        if let Some(ip) = self.ip {
-            query.push_str("&ip=");
-            query.push_str(&percent_encode(ip.to_string().as_bytes()));
-        }
-        if let Some(event) = self.event.as_param() {
-            query.push_str("&event=");
-            query.push_str(event);
-        }
-        for (key, value) in [("zone", &self.zone), ("rack", &self.rack)] {
-            if let Some(value) = value {
-                query.push_str(&format!("&{key}={}", percent_encode(value.as_bytes())));
-            }
-        }
-        query
-    }
-}
-
-/// Percent-encodes every byte except RFC 3986 unreserved characters.
-pub fn percent_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,52 +132,5 @@ mod tests {
             let err = TrackerUrl::parse(value).unwrap_err().to_string();
             assert!(err.contains(reason), "{value}: {err}");
         }
-    }
-
-    #[test]
-    fn query_encodes_raw_ids_and_the_event() {
-        let request = AnnounceRequest {
-            info_hash: InfoHash::from_bytes(*b"\x00\xffab-._~ %&=+/?#\x7fxyz"),
-            peer_id: PeerId::from_bytes(*b"-SL0100-A12345678901"),
-            port: 16001,
-            ip: None,
-            uploaded: 1,
-            downloaded: 2,
-            left: 3,
-            event: AnnounceEvent::Started,
-            numwant: 30,
-            zone: None,
-            rack: None,
-        };
-        assert_eq!(
-            request.query(),
-            "info_hash=%00%FFab-._~%20%25%26%3D%2B%2F%3F%23%7Fxyz\
-             &peer_id=-SL0100-A12345678901&port=16001&uploaded=1&downloaded=2&left=3\
-             &compact=1&numwant=30&event=started"
-        );
-        let update = AnnounceRequest {
-            event: AnnounceEvent::Update,
-            ..request
-        };
-        assert!(!update.query().contains("event"));
-        let placed = AnnounceRequest {
-            zone: Some("us-east-1a".into()),
-            rack: Some("r 12".into()),
-            ..update
-        };
-        assert!(
-            placed
-                .query()
-                .ends_with("&numwant=30&zone=us-east-1a&rack=r%2012")
-        );
-        let behind_nat = AnnounceRequest {
-            ip: Some("2001:db8::7".parse().unwrap()),
-            ..placed
-        };
-        assert!(
-            behind_nat
-                .query()
-                .contains("&numwant=30&ip=2001%3Adb8%3A%3A7&zone=")
-        );
     }
 }

@@ -25,13 +25,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use starling_core::announce::Event;
 use starling_runtime::Backoff;
 use tokio::time::sleep_until;
 
 use super::Torrent;
 use super::stall::{StallVerdict, StallWatch};
 use super::state::Status;
-use crate::announce::{AnnounceEvent, AnnounceRequest};
+use crate::announce::AnnounceRequest;
 use crate::connection::dial;
 use crate::error::{Error, Result};
 use crate::eviction::EvictionPolicy;
@@ -45,7 +46,7 @@ const STOP_ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(2);
 /// When to announce next, and with which event.
 struct Schedule {
     next: tokio::time::Instant,
-    event: AnnounceEvent,
+    event: Event,
     /// Failed announces, or answers without peers while downloading, in a row.
     retries: u32,
     completed_sent: bool,
@@ -67,7 +68,7 @@ pub fn next_announce_in(interval: Duration, retries: u32) -> Duration {
 pub async fn run(torrent: Arc<Torrent>) -> Result<()> {
     let mut schedule = Schedule {
         next: tokio::time::Instant::now(),
-        event: AnnounceEvent::Started,
+        event: Event::Started,
         retries: 0,
         completed_sent: torrent.status() == Status::Seeding,
     };
@@ -101,7 +102,7 @@ pub async fn run(torrent: Arc<Torrent>) -> Result<()> {
         match torrent.status() {
             Status::Seeding if !schedule.completed_sent => {
                 schedule.completed_sent = true;
-                schedule.event = AnnounceEvent::Completed;
+                schedule.event = Event::Completed;
                 schedule.next = tokio::time::Instant::now();
             }
             Status::Failed(_) | Status::Stopped => break,
@@ -127,17 +128,17 @@ async fn announce(torrent: &Arc<Torrent>, schedule: &mut Schedule) {
     let interval = ctx.settings.p2p.announce_interval;
     match outcome {
         Ok(reply) => {
-            tracing::debug!(event = ?schedule.event, peers = reply.peers.len(), "announced");
+            let announced = reply.addrs();
+            tracing::debug!(event = ?schedule.event, peers = announced.len(), "announced");
             let own = [Some(ctx.listen_addr), ctx.advertised];
-            let peers: Vec<_> = reply
-                .peers
+            let peers: Vec<_> = announced
                 .into_iter()
                 .filter(|a| !own.contains(&Some(*a)))
                 .collect();
             let starved = peers.is_empty() && torrent.status() == Status::Downloading;
             torrent.lock().candidates.merge(&peers);
             dial_candidates(torrent);
-            schedule.event = AnnounceEvent::Update;
+            schedule.event = Event::Update;
             schedule.retries = if starved { schedule.retries + 1 } else { 0 };
             let interval = reply.interval.unwrap_or(interval);
             schedule.next =
@@ -152,7 +153,7 @@ async fn announce(torrent: &Arc<Torrent>, schedule: &mut Schedule) {
     }
 }
 
-fn announce_request(torrent: &Torrent, event: AnnounceEvent) -> AnnounceRequest {
+fn announce_request(torrent: &Torrent, event: Event) -> AnnounceRequest {
     let ctx = &torrent.ctx;
     let state = torrent.lock();
     AnnounceRequest {
@@ -164,7 +165,8 @@ fn announce_request(torrent: &Torrent, event: AnnounceEvent) -> AnnounceRequest 
         downloaded: state.downloaded,
         left: state.left(),
         event,
-        numwant: ctx.settings.p2p.max_peers_per_torrent,
+        compact: true,
+        numwant: Some(ctx.settings.p2p.max_peers_per_torrent),
         zone: ctx.settings.zone.clone(),
         rack: ctx.settings.rack.clone(),
     }
@@ -286,7 +288,7 @@ async fn stop(torrent: Arc<Torrent>) -> Result<()> {
         tracing::info!("torrent stopped");
         return Ok(());
     };
-    let request = announce_request(&torrent, AnnounceEvent::Stopped);
+    let request = announce_request(&torrent, Event::Stopped);
     let announced = tokio::time::timeout(
         STOP_ANNOUNCE_TIMEOUT,
         announcer.announce(&torrent.digest, &request),

@@ -11,11 +11,12 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use starling_core::Bitfield;
 use starling_core::PeerId;
+use starling_core::announce::Event;
 use starling_core::metainfo::MetaInfo;
 use starling_core::peer_wire::{
     Block, Handshake, Message, MessageCodec, read_handshake, write_handshake,
 };
-use starling_p2p::{AnnounceEvent, AnnounceRequest, Announcer, HealthPolicy, TrackerUrl};
+use starling_p2p::{AnnounceRequest, Announcer, HealthPolicy, TrackerUrl};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 
@@ -93,8 +94,9 @@ impl FakePeer {
             uploaded: 0,
             downloaded: 0,
             left: 0,
-            event: AnnounceEvent::Started,
-            numwant: 0,
+            event: Event::Started,
+            compact: true,
+            numwant: Some(0),
             zone: None,
             rack: None,
         };

@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use starling_core::announce::Event;
 use starling_core::metainfo::MetaInfo;
 use starling_core::peer_wire::{Handshake, read_handshake, write_handshake};
 use starling_core::{InfoHash, PeerId};
 use starling_p2p::{
-    AnnounceEvent, AnnounceRequest, Announcer, Engine, EngineParts, Error, HealthPolicy,
-    InboundResolver, MemoryMetaInfo, MetaInfoSource, TrackerUrl,
+    AnnounceRequest, Announcer, Engine, EngineParts, Error, HealthPolicy, InboundResolver,
+    MemoryMetaInfo, MetaInfoSource, TrackerUrl,
 };
 use starling_runtime::MetricsRegistry;
 use starling_store::{Store, StoreOptions};
@@ -125,8 +126,9 @@ async fn announce_on_behalf(tracker: &TestTracker, origin: &Engine, blob: &Blob)
         uploaded: 0,
         downloaded: 0,
         left: 0,
-        event: AnnounceEvent::Started,
-        numwant: 0,
+        event: Event::Started,
+        compact: true,
+        numwant: Some(0),
         zone: None,
         rack: None,
     };

@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
+use starling_core::announce::Event;
 use starling_core::metainfo::MetaInfo;
 use starling_core::peer_wire::{
     Block, Handshake, Message, MessageCodec, read_handshake, write_handshake,
 };
 use starling_core::{Bitfield, PeerId};
-use starling_p2p::{AnnounceEvent, AnnounceRequest, Announcer, HealthPolicy, TrackerUrl};
+use starling_p2p::{AnnounceRequest, Announcer, HealthPolicy, TrackerUrl};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
@@ -207,8 +208,9 @@ async fn announce_seeder(tracker: &str, meta: &MetaInfo, id: PeerId, addr: Socke
         uploaded: 0,
         downloaded: 0,
         left: 0,
-        event: AnnounceEvent::Started,
-        numwant: 0,
+        event: Event::Started,
+        compact: true,
+        numwant: Some(0),
         zone: None,
         rack: None,
     };

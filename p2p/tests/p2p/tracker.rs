@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use starling_core::PeerId;
+use starling_core::announce::Event;
 use starling_p2p::announce::TrackerPool;
-use starling_p2p::{AnnounceEvent, AnnounceRequest, Announcer, HealthPolicy, TrackerUrl};
+use starling_p2p::{AnnounceRequest, Announcer, HealthPolicy, TrackerUrl};
 use tokio::net::TcpListener;
 
 use crate::support::{
@@ -44,8 +45,9 @@ async fn seeders_listed(tracker: &TestTracker, blob: &Blob) -> u64 {
         uploaded: 0,
         downloaded: 0,
         left: 0,
-        event: AnnounceEvent::Stopped,
-        numwant: 0,
+        event: Event::Stopped,
+        compact: true,
+        numwant: Some(0),
         zone: None,
         rack: None,
     };

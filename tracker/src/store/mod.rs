@@ -41,13 +41,14 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
+use starling_core::announce::Event;
 use starling_core::{InfoHash, PeerId};
 
 pub use swarm::{PeerEntry, SwarmCounts};
 
 use crate::handout::{Requester, hand_out};
 use crate::locality::Locality;
-use crate::request::{AnnounceRequest, Event};
+use crate::request::PeerAnnounce;
 use swarm::Swarm;
 
 /// Number of shards; a power of two comfortably above the core count.
@@ -122,7 +123,7 @@ impl PeerStore {
     /// `limit` live peers, `origins` among them; `now` is the announce time.
     pub fn announce<R: Rng + ?Sized>(
         &self,
-        req: AnnounceRequest,
+        req: PeerAnnounce,
         limit: usize,
         origins: &[OriginSeed],
         now: Instant,
@@ -211,7 +212,7 @@ impl PeerStore {
             .collect()
     }
 
-    fn stop(&self, shard: &mut Shard, req: &AnnounceRequest, now: Instant) -> AnnounceOutcome {
+    fn stop(&self, shard: &mut Shard, req: &PeerAnnounce, now: Instant) -> AnnounceOutcome {
         let mut counts = SwarmCounts::default();
         if let Some(swarm) = shard.get_mut(&req.info_hash) {
             if swarm.peers.remove(&req.peer_id).is_some() {
@@ -232,12 +233,7 @@ impl PeerStore {
 
     /// Updates a known peer or inserts a new one if the bounds allow; a turned-away
     /// entry comes back as the error.
-    fn upsert(
-        &self,
-        swarm: &mut Swarm,
-        req: AnnounceRequest,
-        now: Instant,
-    ) -> Result<(), PeerEntry> {
+    fn upsert(&self, swarm: &mut Swarm, req: PeerAnnounce, now: Instant) -> Result<(), PeerEntry> {
         let entry = PeerEntry {
             addr: req.addr,
             complete: req.is_complete(),

@@ -21,8 +21,8 @@ fn peer(n: u8) -> PeerId {
     PeerId::from_bytes(id)
 }
 
-fn announce(info_hash: InfoHash, n: u8, left: u64, event: Event) -> AnnounceRequest {
-    AnnounceRequest {
+fn announce(info_hash: InfoHash, n: u8, left: u64, event: Event) -> PeerAnnounce {
+    PeerAnnounce {
         info_hash,
         peer_id: peer(n),
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)), 6881),
@@ -50,7 +50,7 @@ impl Fixture {
         }
     }
 
-    fn at(&mut self, secs: u64, req: AnnounceRequest) -> AnnounceOutcome {
+    fn at(&mut self, secs: u64, req: PeerAnnounce) -> AnnounceOutcome {
         let now = self.t0 + Duration::from_secs(secs);
         self.store.announce(req, 50, &[], now, &mut self.rng)
     }
@@ -362,7 +362,7 @@ fn a_stranger_under_an_origins_peer_id_does_not_replace_its_address() {
 }
 
 /// Peer `n` of a swarm announcing from 127.0.0.1 (port `6000 + n`).
-fn from_one_ip(n: u8, trusted: bool) -> AnnounceRequest {
+fn from_one_ip(n: u8, trusted: bool) -> PeerAnnounce {
     let mut req = announce(hash(1), n, 10, Event::Started);
     req.addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 6000 + u16::from(n));
     req.from_trusted_network = trusted;

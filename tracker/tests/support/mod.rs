@@ -1,4 +1,5 @@
-//! Test support: a tracker on a real loopback socket, announce URLs, response decoding,
+//! Test support: a tracker on a real loopback socket, announce URLs, response decoding
+//! (through the shared codec),
 //! a raw HTTP/1.1 client, `wait_until`, and an [`origin_proxy`] that counts and holds
 //! the requests a tracker sends to an origin.
 
@@ -7,15 +8,11 @@
 
 pub mod origin_proxy;
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bendy::decoding::{Decoder, FromBencode};
-use bendy::value::Value;
 use starling_config::tracker::TrackerConfig;
+use starling_core::announce::{AnnounceResponse, Peers};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -101,7 +98,7 @@ pub fn announce_path(
     )
 }
 
-/// A decoded announce response.
+/// A decoded announce response, flattened for assertions.
 #[derive(Debug, Default)]
 pub struct Reply {
     pub failure: Option<String>,
@@ -114,85 +111,46 @@ pub struct Reply {
     pub peer_ids: Vec<Vec<u8>>,
 }
 
-type Dict<'a> = BTreeMap<Cow<'a, [u8]>, Value<'a>>;
-
-fn int(dict: &Dict, key: &[u8]) -> i64 {
-    match dict.get(key) {
-        Some(Value::Integer(n)) => *n,
-        other => panic!(
-            "{} is not an integer: {other:?}",
-            String::from_utf8_lossy(key)
-        ),
-    }
-}
-
-fn bytes<'a>(dict: &'a Dict, key: &[u8]) -> Option<&'a [u8]> {
-    match dict.get(key)? {
-        Value::Bytes(b) => Some(b),
-        other => panic!(
-            "{} is not a byte string: {other:?}",
-            String::from_utf8_lossy(key)
-        ),
-    }
-}
-
-/// Decodes a bencoded tracker body; panics on anything that is not a dict.
+/// Decodes a tracker body with the shared codec (`starling_core::announce`); panics
+/// on anything that is not an announce response or lacks a count or the interval.
 pub fn decode(body: &[u8]) -> Reply {
-    // `Value::from_bencode` allows no nesting at all, so decode with an explicit depth.
-    let mut decoder = Decoder::new(body).with_max_depth(4);
-    let value = decoder
-        .next_object()
-        .and_then(|object| Value::decode_bencode_object(object.expect("a value")));
-    let Ok(Value::Dict(dict)) = value else {
+    let response = AnnounceResponse::decode(body).unwrap_or_else(|error| {
         panic!(
-            "not a bencoded dict ({value:?}): {:?}",
+            "not an announce response ({error}): {:?}",
             String::from_utf8_lossy(body)
-        );
-    };
-    if let Some(reason) = bytes(&dict, b"failure reason") {
-        return Reply {
-            failure: Some(String::from_utf8(reason.to_vec()).unwrap()),
-            ..Reply::default()
-        };
-    }
-    let mut reply = Reply {
-        interval: int(&dict, b"interval"),
-        complete: int(&dict, b"complete"),
-        incomplete: int(&dict, b"incomplete"),
-        ..Reply::default()
-    };
-    match dict.get(&b"peers"[..]) {
-        Some(Value::Bytes(v4)) => {
-            assert_eq!(v4.len() % 6, 0, "compact IPv4 entries are 6 bytes");
-            for e in v4.chunks(6) {
-                let ip = std::net::Ipv4Addr::new(e[0], e[1], e[2], e[3]);
-                reply
-                    .peers
-                    .push(SocketAddr::from((ip, u16::from_be_bytes([e[4], e[5]]))));
-            }
-            for e in bytes(&dict, b"peers6").unwrap_or_default().chunks(18) {
-                let ip: [u8; 16] = e[..16].try_into().unwrap();
-                reply
-                    .peers
-                    .push(SocketAddr::from((ip, u16::from_be_bytes([e[16], e[17]]))));
-            }
+        )
+    });
+    let reply = match response {
+        AnnounceResponse::Failure { reason } => {
+            return Reply {
+                failure: Some(reason),
+                ..Reply::default()
+            };
         }
-        Some(Value::List(list)) => {
-            for item in list {
-                let Value::Dict(peer) = item else {
-                    panic!("peer is not a dict: {item:?}")
-                };
-                let ip = std::str::from_utf8(bytes(peer, b"ip").unwrap()).unwrap();
-                let port = u16::try_from(int(peer, b"port")).unwrap();
-                reply.peers.push(SocketAddr::new(ip.parse().unwrap(), port));
-                reply
-                    .peer_ids
-                    .push(bytes(peer, b"peer id").unwrap().to_vec());
-            }
-        }
-        other => panic!("peers missing or malformed: {other:?}"),
+        AnnounceResponse::Reply(reply) => reply,
+    };
+    let number = |value: Option<u64>, key: &str| {
+        let value = value.unwrap_or_else(|| panic!("{key} missing: {reply:?}"));
+        i64::try_from(value).expect("a count that fits i64")
+    };
+    let peer_ids = match &reply.peers {
+        Peers::Compact(_) => Vec::new(),
+        Peers::Dicts(entries) => entries
+            .iter()
+            .map(|entry| {
+                let id = entry.peer_id.expect("every dict peer carries its peer id");
+                id.as_bytes().to_vec()
+            })
+            .collect(),
+    };
+    Reply {
+        failure: None,
+        interval: number(reply.interval.map(|i| i.as_secs()), "interval"),
+        complete: number(reply.complete, "complete"),
+        incomplete: number(reply.incomplete, "incomplete"),
+        peers: reply.addrs(),
+        peer_ids,
     }
-    reply
 }
 
 /// `GET url` with reqwest; asserts HTTP 200 and decodes the body.
