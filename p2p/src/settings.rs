@@ -167,6 +167,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn locality_names_are_announced_only_when_valid() {
+        let placed = EngineSettings::agent(P2pConfig::default())
+            .with_locality(Some("us-east-1a".into()), Some("r 12".into()));
+        assert_eq!(placed.zone.as_ref().map(Zone::as_str), Some("us-east-1a"));
+        assert_eq!(placed.rack, None, "a space breaks the name rule");
+    }
+
+    #[test]
     fn agents_and_origins_differ_in_class_only() {
         let agent = EngineSettings::agent(P2pConfig::default());
         assert_eq!(agent.upload_slots, UploadSlots::Limited(8));
