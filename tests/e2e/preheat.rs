@@ -235,11 +235,23 @@ async fn push_to_registry(
     let config =
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
     for blob in [config.as_slice(), layer] {
-        let url = format!(
-            "{base}/v2/{repo}/blobs/uploads/?digest={}",
-            Digest::of(blob)
-        );
-        let response = http.post(url).body(blob.to_vec()).send().await.unwrap();
+        // distribution answers a POST with a digest by opening an upload (202), so the
+        // bytes go in the PUT that closes it.
+        let started = http
+            .post(format!("{base}/v2/{repo}/blobs/uploads/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), StatusCode::ACCEPTED, "upload start");
+        let location = started.headers()["location"].to_str().unwrap().to_owned();
+        let location = if location.starts_with('/') {
+            format!("{base}{location}")
+        } else {
+            location
+        };
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let url = format!("{location}{separator}digest={}", Digest::of(blob));
+        let response = http.put(url).body(blob.to_vec()).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::CREATED, "blob upload");
     }
     let manifest = serde_json::to_vec(&json!({

@@ -9,7 +9,7 @@
 //!   a random delay below `preheat.jitter`, at most `preheat.concurrency` at once;
 //! - [`handler`]: `POST /preload?repository=…&tag=…` (or `&digest=…`) on the admin
 //!   port, answered when the image is in the cache;
-//! - [`metrics`]: `starling_agent_preloads_*`.
+//! - [`metrics`]: the `starling_agent_preloads_*` counters.
 
 pub mod handler;
 pub mod metrics;
