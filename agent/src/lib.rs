@@ -13,6 +13,7 @@
 //! - [`access`]: the client allow-list of the registry port;
 //! - [`dispatch`]: the registry catch-all (path parser, `?ns=`, (method, endpoint) table);
 //! - services: [`manifests`], [`blobs`], [`tags`] (build-index lookups with a short cache);
+//! - [`preheat`]: preloading images ahead of the runtime (on demand and on push);
 //! - plumbing: [`namespace`] (containerd's `?ns=`), [`state`], [`error`], [`metrics`],
 //!   [`responses`].
 //!
@@ -26,6 +27,7 @@ pub mod error;
 pub mod manifests;
 pub mod metrics;
 pub mod namespace;
+pub mod preheat;
 pub mod responses;
 pub mod server;
 pub mod state;

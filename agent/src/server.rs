@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use starling_clients::BuildIndexCluster;
 use starling_clients::build_index::client::authorized_http_client;
 use starling_config::{AgentConfig, ConnectionsConfig};
@@ -30,6 +30,7 @@ use crate::dispatch;
 use crate::error::{Error, Result};
 use crate::metrics::AgentMetrics;
 use crate::namespace::MirrorNamespaces;
+use crate::preheat::{self, Preheat, PreheatMetrics};
 use crate::state::{AgentState, AgentStateParts};
 use crate::tags::TagResolver;
 
@@ -70,12 +71,13 @@ pub fn registry_router(state: Arc<AgentState>) -> Router {
         .with_state(state)
 }
 
-/// The admin routes: `/health`, `/readiness`, `/metrics`.
+/// The admin routes: `/health`, `/readiness`, `/metrics`, and `POST /preload`.
 pub fn admin_router(state: Arc<AgentState>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/readiness", get(readiness))
         .route("/metrics", get(metrics))
+        .route("/preload", post(preheat::handler::post))
         .with_state(state)
 }
 
@@ -106,7 +108,7 @@ pub async fn run(
 ///    (`starling_runtime::Drain`);
 /// 2. the engine stops: connections close, partial downloads are persisted for the next
 ///    start, `stopped` is announced;
-/// 3. the evictor stops; then `run` returns.
+/// 3. the evictor and the preheat poller (with its preloads) stop; then `run` returns.
 pub async fn run_with_metainfo(
     cfg: AgentConfig,
     listeners: AgentListeners,
@@ -155,6 +157,10 @@ pub async fn run_with_metainfo(
         tags: TagResolver::new(build_index, cfg.tag_cache_ttl),
         namespaces: MirrorNamespaces::new(&cfg.cluster_registries),
         access: AllowList::new(&cfg.allowed_clients),
+        preheat: Preheat {
+            config: cfg.preheat.clone(),
+            metrics: Arc::new(PreheatMetrics::new(metrics.registry())),
+        },
         metrics,
     }));
 
@@ -165,6 +171,13 @@ pub async fn run_with_metainfo(
             evict.await;
             Ok::<(), Error>(())
         }
+    });
+
+    let poller = cfg.preheat.enabled().then(|| {
+        spawn_named(
+            "preheat-poller",
+            preheat::poller::run(state.clone(), tasks.child_token()),
+        )
     });
 
     let registry_addr = listeners.registry.local_addr().map_err(Error::Serve)?;
@@ -193,6 +206,11 @@ pub async fn run_with_metainfo(
     engine_stop.cancel();
     engine.stopped().await;
     tasks.cancel();
+    if let Some(poller) = poller
+        && let Err(e) = poller.await
+    {
+        tracing::error!(error = %e, "the preheat poller did not finish cleanly");
+    }
     if let Err(e) = evictor.await {
         tracing::error!(error = %e, "the evictor did not finish cleanly");
     }

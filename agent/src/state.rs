@@ -11,6 +11,7 @@ use crate::access::AllowList;
 use crate::blobs::BlobService;
 use crate::metrics::AgentMetrics;
 use crate::namespace::MirrorNamespaces;
+use crate::preheat::Preheat;
 use crate::tags::TagResolver;
 
 pub struct AgentState {
@@ -23,6 +24,8 @@ pub struct AgentState {
     pub namespaces: MirrorNamespaces,
     pub access: AllowList,
     pub metrics: Arc<AgentMetrics>,
+    /// Preloads on demand and on push (`preheat`).
+    pub preheat: Preheat,
     serving: AtomicBool,
 }
 
@@ -35,6 +38,7 @@ pub struct AgentStateParts {
     pub namespaces: MirrorNamespaces,
     pub access: AllowList,
     pub metrics: Arc<AgentMetrics>,
+    pub preheat: Preheat,
 }
 
 impl AgentState {
@@ -48,6 +52,7 @@ impl AgentState {
             namespaces: parts.namespaces,
             access: parts.access,
             metrics: parts.metrics,
+            preheat: parts.preheat,
             serving: AtomicBool::new(false),
         }
     }

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api_error;
 use crate::error::{Error, Result};
-use crate::handlers::{probes, referrers, repositories, tags};
+use crate::handlers::{changes, probes, referrers, repositories, tags};
 use crate::replication::retry_loop;
 use crate::state::BuildIndexState;
 
@@ -49,6 +49,7 @@ pub fn router(state: Arc<BuildIndexState>) -> Router {
         )
         .route("/repositories/{repo}/tags", get(repositories::list_tags))
         .route("/repositories", get(repositories::list_repositories))
+        .route("/changes", get(changes::list_changes))
         .route("/health", get(probes::health))
         .route("/readiness", get(probes::readiness))
         .route("/metrics", get(probes::metrics))

@@ -95,6 +95,11 @@ impl BuildIndexState {
         self.token.as_ref()
     }
 
+    /// The database, for the change feed.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub fn service(&self) -> &TagService {
         &self.service
     }

@@ -12,7 +12,8 @@ use std::path::Path;
 
 use starling_config::{
     AgentConfig, AuthConfig, BackendConfig, BuildIndexConfig, ClientTlsConfig, ClusterConfig,
-    NamespaceBackend, OriginConfig, P2pConfig, ProxyConfig, StoreConfig, TlsConfig, TrackerConfig,
+    NamespaceBackend, NotificationEndpoint, NotificationsConfig, OriginConfig, P2pConfig,
+    ProxyConfig, StoreConfig, TlsConfig, TrackerConfig,
 };
 use starling_core::registry_name::registry_component;
 use starling_runtime::ClusterToken;
@@ -103,6 +104,7 @@ impl ClusterConfigs {
             build_index: vec![addrs.build_index.to_string()],
             upload_dir: dir.join("proxy/uploads"),
             auth,
+            notifications: proxy_notifications(spec, addrs),
             ..ProxyConfig::default()
         };
         let proxy = with_tls(proxy, tls.as_ref(), "proxy");
@@ -193,6 +195,7 @@ pub fn agent(
         trackers: vec![tracker],
         build_index: vec![addrs.build_index.to_string()],
         cluster_registries: cluster_registries(spec, addrs),
+        preheat: spec.preheat.clone().unwrap_or_default(),
         ..AgentConfig::default()
     };
     // An extra agent (run elsewhere) has no certificate of its own: it uses the tools'.
@@ -202,6 +205,22 @@ pub fn agent(
         crate::tls::CLIENT.to_owned()
     };
     with_tls(agent, tls.as_ref(), &name)
+}
+
+/// With `spec.proxy_notifications`, origin 0's receiver, reached with the cluster token.
+fn proxy_notifications(spec: &ClusterSpec, addrs: &BoundAddrs) -> NotificationsConfig {
+    let scheme = if spec.tls { "https" } else { "http" };
+    let endpoints = spec
+        .proxy_notifications
+        .then(|| NotificationEndpoint {
+            name: "origin-0".to_owned(),
+            url: format!("{scheme}://{}/notifications", addrs.origins[0]),
+            cluster_token: true,
+            ..NotificationEndpoint::default()
+        })
+        .into_iter()
+        .collect();
+    NotificationsConfig { endpoints }
 }
 
 /// Blobs and tags: the filesystem under the data dir, or the upstream registry (for

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use starling_config::ByteRate;
+use starling_config::{ByteRate, PreheatConfig};
 
 /// Origins a cluster runs unless told otherwise: the topology of a deployment.
 pub const DEFAULT_ORIGINS: usize = 2;
@@ -87,6 +87,11 @@ pub struct ClusterSpec {
     /// Every HTTP listener and client on HTTPS, mutual TLS between the cluster's
     /// services, with certificates made under `<data_dir>/tls` ([`crate::tls`]).
     pub tls: bool,
+    /// The proxy posts every manifest push to origin 0's `POST /notifications`, which
+    /// warms the image on its owners.
+    pub proxy_notifications: bool,
+    /// Every agent's `preheat:` (pull-ahead of pushed tags); `None` leaves it off.
+    pub preheat: Option<PreheatConfig>,
 }
 
 impl ClusterSpec {
@@ -104,6 +109,8 @@ impl ClusterSpec {
             agent_rate: None,
             origin_rate: None,
             tls: false,
+            proxy_notifications: false,
+            preheat: None,
         }
     }
 

@@ -13,6 +13,7 @@ use crate::cluster::ClusterConfig;
 use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
+use crate::notifications::NotificationsConfig;
 use crate::rules::{host_list, required_path};
 use crate::tls::{ClientTlsConfig, TlsConfig};
 use crate::units::ByteSize;
@@ -49,6 +50,8 @@ pub struct ProxyConfig {
     /// The cluster's bearer token, sent on blob uploads to origins and tag puts to the
     /// build-index. See `auth.rs`.
     pub auth: AuthConfig,
+    /// Where push events are posted (`notifications.rs`); none by default.
+    pub notifications: NotificationsConfig,
 }
 
 pub fn default_proxy_listen() -> SocketAddr {
@@ -78,6 +81,7 @@ impl Default for ProxyConfig {
             tls: TlsConfig::default(),
             client_tls: ClientTlsConfig::default(),
             auth: AuthConfig::default(),
+            notifications: NotificationsConfig::default(),
         }
     }
 }
@@ -110,7 +114,10 @@ impl Component for ProxyConfig {
             .map_err(|e| e.at("connections"))?;
         self.tls.validate().map_err(|e| e.at("tls"))?;
         self.client_tls.validate().map_err(|e| e.at("client_tls"))?;
-        self.auth.validate().map_err(|e| e.at("auth"))
+        self.auth.validate().map_err(|e| e.at("auth"))?;
+        self.notifications
+            .validate()
+            .map_err(|e| e.at("notifications"))
     }
 
     fn read_secret_files(&mut self) -> Result<()> {
@@ -173,6 +180,10 @@ upload_dir: /tmp/starling/proxy/uploads
         assert_eq!(
             invalid("origins: {hosts: ['a:1'], replicas: 0}"),
             "proxy.origins.replicas: must be at least 1"
+        );
+        assert_eq!(
+            invalid("notifications: {endpoints: [{name: o, url: 'origin:15002'}]}"),
+            "proxy.notifications.endpoints[0].url: \"origin:15002\" must start with http:// or https://"
         );
         assert_eq!(
             from_yaml_str::<ProxyConfig>("origins: {hosts: ['a:1']}\nbuild_index: ['b:2']")

@@ -10,7 +10,8 @@
 //! - services: [`blobs`] (stat, read, read-through with [`flights`]),
 //!   [`uploads`] (whole blobs only, with [`ingest`]), [`metainfo`], [`tasks`]
 //!   (SQLite queue, pins, runner: write-back and replication), [`seeding`] (the P2P
-//!   engine, seeding on demand), whose identity `GET /peer` reports;
+//!   engine, seeding on demand), whose identity `GET /peer` reports; [`warming`]
+//!   (push notifications turned into prefetches on the owners);
 //! - the cluster as clients see it (ring, one-origin client, failover, health checks)
 //!   and the paths the routes share with it live in `starling_clients::origin`, below
 //!   every component that talks to origins;
@@ -33,6 +34,7 @@ pub mod server;
 pub mod state;
 pub mod tasks;
 pub mod uploads;
+pub mod warming;
 
 pub use backends::BackendLookup;
 pub use error::{Error, Result};

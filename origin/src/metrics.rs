@@ -18,6 +18,9 @@
 //! | `starling_origin_metainfo_generated_total` | counter | `.torrent` files generated |
 //! | `starling_origin_replicated_bytes_total` | counter | bytes copied to other owners |
 //! | `starling_origin_task_retries_total` | counter | failed write-back/copy attempts rescheduled |
+//! | `starling_origin_notifications_received_total` | counter | manifest push events taken by `POST /notifications` |
+//! | `starling_origin_warm_blobs_total` | counter | blobs of pushed images whose owners were asked to prefetch them |
+//! | `starling_origin_warm_failures_total` | counter | pushed images whose warming failed or was dropped |
 //! | `starling_origin_writeback_queue_depth` | gauge | write-back tasks pending |
 //! | `starling_origin_replication_queue_depth` | gauge | replication tasks pending |
 
@@ -44,6 +47,9 @@ pub struct OriginMetrics {
     pub metainfo_generated: Counter,
     pub replicated_bytes: Counter,
     pub task_retries: Counter,
+    pub notifications_received: Counter,
+    pub warm_blobs: Counter,
+    pub warm_failures: Counter,
     pub writeback_queue_depth: Gauge,
     pub replication_queue_depth: Gauge,
 }
@@ -67,6 +73,11 @@ impl OriginMetrics {
             metainfo_generated: metrics::counter!("starling_origin_metainfo_generated_total"),
             replicated_bytes: metrics::counter!("starling_origin_replicated_bytes_total"),
             task_retries: metrics::counter!("starling_origin_task_retries_total"),
+            notifications_received: metrics::counter!(
+                "starling_origin_notifications_received_total"
+            ),
+            warm_blobs: metrics::counter!("starling_origin_warm_blobs_total"),
+            warm_failures: metrics::counter!("starling_origin_warm_failures_total"),
             writeback_queue_depth: metrics::gauge!("starling_origin_writeback_queue_depth"),
             replication_queue_depth: metrics::gauge!("starling_origin_replication_queue_depth"),
         });

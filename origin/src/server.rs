@@ -22,7 +22,7 @@ use tracing::{error, info, warn};
 
 use crate::backends::BackendLookup;
 use crate::error::{Error, Result};
-use crate::handlers::{blobs, metainfo, peer, probes, uploads};
+use crate::handlers::{blobs, metainfo, notifications, peer, probes, uploads};
 use crate::state::OriginState;
 use crate::tasks::runner;
 use starling_clients::OriginRing;
@@ -36,6 +36,10 @@ pub fn router(state: Arc<OriginState>) -> Router {
         .route(&format!("{blob}/metainfo"), get(metainfo::get))
         .route(&format!("{blob}/prefetch"), post(blobs::prefetch))
         .route(paths::PEER, get(peer::get))
+        .route(
+            paths::NOTIFICATIONS,
+            post(notifications::post).layer(DefaultBodyLimit::max(notifications::MAX_ENVELOPE)),
+        )
         .route("/health", get(probes::health))
         .route("/readiness", get(probes::readiness))
         .route("/metrics", get(probes::metrics));

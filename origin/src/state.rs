@@ -18,6 +18,8 @@ use crate::seeding::Seeding;
 use crate::tasks::work::Worker;
 use crate::tasks::{Distribution, RetryPolicy, Tasks};
 use crate::uploads::UploadService;
+use crate::warming::Warmer;
+use starling_clients::OriginCluster;
 use starling_clients::OriginRing;
 use starling_clients::origin::client::authorized_http;
 use starling_runtime::{ClientTls, ClusterToken};
@@ -36,6 +38,8 @@ pub struct OriginState {
     pub advertise: String,
     /// The cluster's token: required on writes here, sent on copies to other origins.
     pub token: Option<ClusterToken>,
+    /// Turns push notifications into prefetches on the blobs' owners.
+    pub warmer: Warmer,
     ready: AtomicBool,
 }
 
@@ -86,6 +90,13 @@ impl OriginState {
         });
         let token = cfg.auth.token().and_then(ClusterToken::new);
         let client_tls = ClientTls::from_config(&cfg.client_tls).map_err(Error::Tls)?;
+        let warmer = Warmer::new(
+            OriginCluster::with_http(
+                &cfg.cluster,
+                authorized_http(token.as_ref(), client_tls.as_ref()),
+            ),
+            metrics.clone(),
+        );
         let worker = Arc::new(Worker {
             store: store.clone(),
             backends,
@@ -104,6 +115,7 @@ impl OriginState {
             metrics,
             advertise: cfg.advertise.clone(),
             token,
+            warmer,
             ready: AtomicBool::new(false),
         })
     }

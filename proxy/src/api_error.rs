@@ -77,7 +77,9 @@ fn public_detail(error: &Error) -> Option<String> {
         Error::Io { action, .. } => format!("cannot {action}"),
         Error::Htpasswd { line, .. } => format!("htpasswd file: line {line} is invalid"),
         Error::Task { action, .. } => format!("a blocking task to {action} failed"),
-        Error::Serve(_) | Error::Tls(_) => "serving HTTP failed".to_owned(),
+        Error::Serve(_) | Error::Tls(_) | Error::Notifications(_) => {
+            "serving HTTP failed".to_owned()
+        }
         _ => return None,
     };
     Some(summary)
@@ -127,7 +129,8 @@ fn code_of(error: &Error) -> (ErrorCode, &'static str) {
         | Error::Htpasswd { .. }
         | Error::Task { .. }
         | Error::Serve(_)
-        | Error::Tls(_) => (C::Unknown, "internal error"),
+        | Error::Tls(_)
+        | Error::Notifications(_) => (C::Unknown, "internal error"),
     }
 }
 

@@ -152,6 +152,10 @@ pub enum Error {
     /// The `tls:` or `client_tls:` files cannot be used.
     #[error("TLS: {0}")]
     Tls(#[source] starling_runtime::TlsError),
+
+    /// A `notifications.endpoints` entry cannot be used (a header or TLS setup).
+    #[error("notifications: {0}")]
+    Notifications(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

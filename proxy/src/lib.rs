@@ -13,6 +13,7 @@
 //! - services: [`uploads`] (temp files and sessions), [`blobs`], [`manifests`] (with the
 //!   pure manifest checks of `starling_core::registry::manifest`); listings, headers,
 //!   URLs and the read-side answers are `starling_registry`'s, shared with the agent;
+//! - [`notify`]: push events to the configured endpoints, in the background;
 //! - plumbing: [`state`], [`error`], [`api_error`], [`metrics`].
 //!
 //! The HTTP API is documented in `docs/proxy-api.md`.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod handlers;
 pub mod manifests;
 pub mod metrics;
+pub mod notify;
 pub mod request;
 pub mod server;
 pub mod state;

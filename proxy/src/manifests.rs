@@ -12,7 +12,9 @@
 //! `subject` its referrer descriptor recorded at the build-index (which owns referrer
 //! records, as it owns tags). A push that fails before the bytes are stored changes
 //! nothing; one that fails after (the build-index is down) leaves only
-//! content-addressed bytes behind, and the client's retry completes it.
+//! content-addressed bytes behind, and the client's retry completes it. A stored push
+//! is then announced to the notification endpoints ([`crate::notify`]), which never
+//! delays or fails the push.
 
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ use tracing::info;
 
 use crate::error::{Error, Result};
 use crate::metrics::ProxyMetrics;
+use crate::notify::{Notifier, PushedManifest};
 
 /// How many referenced blobs are checked at once.
 const STAT_CONCURRENCY: usize = 8;
@@ -43,20 +46,26 @@ pub struct ManifestService {
     tags: BuildIndexCluster,
     max_size: u64,
     metrics: Arc<ProxyMetrics>,
+    notifier: Notifier,
+}
+
+/// What a [`ManifestService`] is built from.
+pub struct ManifestServiceParts {
+    pub origins: OriginCluster,
+    pub tags: BuildIndexCluster,
+    pub max_size: u64,
+    pub metrics: Arc<ProxyMetrics>,
+    pub notifier: Notifier,
 }
 
 impl ManifestService {
-    pub fn new(
-        origins: OriginCluster,
-        tags: BuildIndexCluster,
-        max_size: u64,
-        metrics: Arc<ProxyMetrics>,
-    ) -> Self {
+    pub fn new(parts: ManifestServiceParts) -> Self {
         Self {
-            origins,
-            tags,
-            max_size,
-            metrics,
+            origins: parts.origins,
+            tags: parts.tags,
+            max_size: parts.max_size,
+            metrics: parts.metrics,
+            notifier: parts.notifier,
         }
     }
 
@@ -111,6 +120,16 @@ impl ManifestService {
         }
         self.metrics.manifests_pushed.increment(1);
         info!(%name, %reference, %digest, media_type = %parsed.media_type, subject = ?parsed.subject, "manifest pushed");
+        self.notifier.pushed(&PushedManifest {
+            name: name.clone(),
+            digest,
+            media_type: parsed.media_type.clone(),
+            size,
+            tag: match reference {
+                Reference::Tag(tag) => Some(tag.to_string()),
+                Reference::Digest(_) => None,
+            },
+        });
         Ok(Pushed {
             digest,
             subject: parsed.subject,

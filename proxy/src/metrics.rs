@@ -10,6 +10,8 @@
 //! | `starling_proxy_uploads_reaped_total` | counter | uploads dropped after sitting idle |
 //! | `starling_proxy_manifests_pushed_total` | counter | manifests stored (by tag or digest) |
 //! | `starling_proxy_auth_failures_total` | counter | requests refused for missing or bad credentials |
+//! | `starling_proxy_notifications_sent_total` | counter | push events an endpoint accepted (2xx) |
+//! | `starling_proxy_notifications_failed_total` | counter | push events dropped: retries exhausted or queue full |
 //! | `starling_proxy_uploads_in_progress` | gauge | chunked uploads open |
 
 use metrics::{Counter, Gauge};
@@ -26,6 +28,8 @@ pub struct ProxyMetrics {
     pub uploads_reaped: Counter,
     pub manifests_pushed: Counter,
     pub auth_failures: Counter,
+    pub notifications_sent: Counter,
+    pub notifications_failed: Counter,
     pub uploads_in_progress: Gauge,
 }
 
@@ -43,6 +47,8 @@ impl ProxyMetrics {
             uploads_reaped: metrics::counter!("starling_proxy_uploads_reaped_total"),
             manifests_pushed: metrics::counter!("starling_proxy_manifests_pushed_total"),
             auth_failures: metrics::counter!("starling_proxy_auth_failures_total"),
+            notifications_sent: metrics::counter!("starling_proxy_notifications_sent_total"),
+            notifications_failed: metrics::counter!("starling_proxy_notifications_failed_total"),
             uploads_in_progress: metrics::gauge!("starling_proxy_uploads_in_progress"),
         });
         Self {

@@ -42,8 +42,8 @@ pub fn router(state: Arc<ProxyState>) -> Router {
 /// 2. the listener stops accepting and in-flight requests get `drain.timeout` to
 ///    complete (a blob being pushed to the origins finishes, or fails and is reported
 ///    to its client), then are cut (`starling_runtime::Drain`);
-/// 3. the background tasks are cancelled and awaited: the origin health checks and
-///    the upload reaper;
+/// 3. the background tasks are cancelled and awaited: the origin health checks, the
+///    upload reaper and the notification senders (events still queued are dropped);
 /// 4. uploads still open are dropped and their temp files deleted (clients start those
 ///    blobs again); then `run` returns.
 pub async fn run(
@@ -55,13 +55,14 @@ pub async fn run(
     let state = Arc::new(ProxyState::open(&cfg).await?);
     let local = listener.local_addr().map_err(Error::Serve)?;
     let tasks = shutdown.child_token();
-    let background = [
+    let mut background = vec![
         state.origins.start_health_checks(tasks.child_token()),
         spawn_named(
             "upload-reaper",
             reap_uploads(state.clone(), tasks.child_token()),
         ),
     ];
+    background.extend(state.notifier.start(&tasks));
 
     let drain = Drain::new(&shutdown, cfg.drain.delay, cfg.drain.timeout);
     let draining = state.clone();

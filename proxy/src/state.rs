@@ -22,8 +22,9 @@ use tracing::{info, warn};
 use crate::auth::{Authenticator, Htpasswd};
 use crate::blobs::BlobService;
 use crate::error::{Error, Result};
-use crate::manifests::ManifestService;
+use crate::manifests::{ManifestService, ManifestServiceParts};
 use crate::metrics::ProxyMetrics;
+use crate::notify::Notifier;
 use crate::uploads::file::FILE_PREFIX;
 use crate::uploads::sessions::SessionLimits;
 use crate::uploads::{UPLOAD_IDLE_TIMEOUT, UploadService};
@@ -38,6 +39,8 @@ pub struct ProxyState {
     pub auth: Option<Authenticator>,
     pub origins: OriginCluster,
     pub metrics: Arc<ProxyMetrics>,
+    /// Push events to `notifications.endpoints`; `run` starts its senders.
+    pub notifier: Notifier,
     ready: AtomicBool,
 }
 
@@ -67,6 +70,7 @@ impl ProxyState {
         )
         .map_err(Error::build_index("configure the build-index hosts"))?;
         let metrics = Arc::new(ProxyMetrics::new());
+        let notifier = Notifier::new(cfg, token.as_ref(), tls.as_ref(), metrics.clone())?;
         Ok(Self {
             uploads: UploadService::new(
                 cfg.upload_dir.clone(),
@@ -79,16 +83,18 @@ impl ProxyState {
                 metrics.clone(),
             ),
             blobs: BlobService::new(origins.clone()),
-            manifests: ManifestService::new(
-                origins.clone(),
-                tags.clone(),
-                cfg.max_manifest_size.as_u64(),
-                metrics.clone(),
-            ),
+            manifests: ManifestService::new(ManifestServiceParts {
+                origins: origins.clone(),
+                tags: tags.clone(),
+                max_size: cfg.max_manifest_size.as_u64(),
+                metrics: metrics.clone(),
+                notifier: notifier.clone(),
+            }),
             listing: ListingService::new(tags),
             auth,
             origins,
             metrics,
+            notifier,
             ready: AtomicBool::new(false),
         })
     }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 pub use backend::CountingBackend;
 pub use blob::{BlobFixture, pseudo_random};
 pub use build_index::BuildIndexFixture;
-pub use distribution::DistributionRegistry;
+pub use distribution::{DistributionRegistry, NotifyEndpoint, RegistryOptions};
 pub use moto::MotoServer;
 pub use origin::{OriginFixture, loopback_listener, origin_config, restartable_listener};
 pub use process::{ServerProcess, random_port, require_program, restartable_ports, run_command};

@@ -9,6 +9,7 @@ mod docker;
 mod mirrors;
 mod oras;
 mod podman;
+mod preheat;
 mod referrers;
 mod skopeo;
 mod support;

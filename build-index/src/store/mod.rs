@@ -8,9 +8,10 @@
 //! inside SQLite. The mutex is never held across an `.await`. WAL mode keeps a crash
 //! between two statements from losing committed rows.
 //!
-//! Tag operations are in [`tags`], queue operations in [`queue`], referrers in
-//! [`referrers`].
+//! Tag operations are in [`tags`] (the change feed in [`changes`]), queue operations in
+//! [`queue`], referrers in [`referrers`].
 
+pub mod changes;
 pub mod queue;
 pub mod referrers;
 pub mod tags;
@@ -35,6 +36,8 @@ CREATE TABLE IF NOT EXISTS tags (
     source     TEXT    NOT NULL CHECK (source IN ('push', 'backend')),
     PRIMARY KEY (repo, tag)
 ) WITHOUT ROWID;
+-- The change feed (`GET /changes`): pushes by stamp.
+CREATE INDEX IF NOT EXISTS tags_updated_at ON tags (updated_at);
 
 CREATE TABLE IF NOT EXISTS replication (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,

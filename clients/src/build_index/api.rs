@@ -99,6 +99,38 @@ pub struct RepositoryList {
     pub repositories: Vec<RepoName>,
 }
 
+/// Most changes one `GET /changes` answers; a full page means more may follow.
+pub const MAX_CHANGES: usize = 1000;
+
+/// `/changes?since=&n=`: tags pushed after the stamp `since` (Unix ms), oldest first.
+/// Without `since`, no changes, only the cursor: where a new poller starts.
+pub fn changes_path(since: Option<i64>, n: usize) -> String {
+    match since {
+        Some(since) => format!("/changes?since={since}&n={n}"),
+        None => format!("/changes?n={n}"),
+    }
+}
+
+/// `GET /changes` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagChanges {
+    /// Pushed tags with a stamp after `since`, by stamp then name.
+    pub changes: Vec<TagChange>,
+    /// The `since` of the next poll: the last change's stamp, or `since` (without one,
+    /// the newest stamp held) when there are none.
+    pub cursor: i64,
+}
+
+/// One tag push, as of its last-writer-wins stamp.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagChange {
+    pub repository: RepoName,
+    pub tag: Tag,
+    pub digest: Digest,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
 /// `GET /referrers/{repo}/{subject}` body: every recorded referrer, by digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferrerList {

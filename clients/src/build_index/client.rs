@@ -12,7 +12,7 @@ use starling_core::registry::{Referrer, RegistryError};
 use starling_core::{Digest, RepoName, Tag};
 use starling_runtime::{ClientTls, ClusterToken};
 
-use super::api::{self, ReferrerList, RepositoryList, TagList};
+use super::api::{self, ReferrerList, RepositoryList, TagChanges, TagList};
 use super::error::{BuildIndexError as Error, BuildIndexResult as Result};
 use super::paging::{Page, PageRequest};
 use super::update::TagUpdate;
@@ -144,6 +144,13 @@ impl BuildIndexClient {
             items: list.repositories,
             next,
         })
+    }
+
+    /// Tags pushed after `since` (at most `n`), or only the current cursor without one.
+    pub async fn changes(&self, since: Option<i64>, n: usize) -> Result<TagChanges> {
+        let url = self.url(&api::changes_path(since, n));
+        let response = send(self.http.get(&url), &url).await?;
+        read_json(&url, response).await
     }
 
     /// Sends a put on behalf of the replica `from`: applied by the receiver if it is
@@ -370,6 +377,12 @@ impl BuildIndexCluster {
 
     pub async fn list_repositories(&self, page: &PageRequest<RepoName>) -> Result<Page<RepoName>> {
         self.first_answer(|c| c.list_repositories(page)).await
+    }
+
+    /// [`BuildIndexClient::changes`] from the first host that answers. Replicas hold
+    /// the same pushes with the same stamps, so a poller may move between them.
+    pub async fn changes(&self, since: Option<i64>, n: usize) -> Result<TagChanges> {
+        self.first_answer(|c| c.changes(since, n)).await
     }
 
     pub async fn put_referrer(

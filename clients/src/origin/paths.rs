@@ -21,6 +21,9 @@ pub fn metainfo(namespace: &RepoName, digest: &Digest) -> String {
     format!("{}/metainfo", blob(namespace, digest))
 }
 
+/// `POST` of registry push notifications (the distribution envelope) to warm images.
+pub const NOTIFICATIONS: &str = "/notifications";
+
 /// `/namespace/{ns}/blobs/{digest}/prefetch`: warm the cache from the backend.
 pub fn prefetch(namespace: &RepoName, digest: &Digest) -> String {
     format!("{}/prefetch", blob(namespace, digest))

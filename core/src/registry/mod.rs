@@ -1,5 +1,6 @@
 //! The Docker Registry HTTP API v2 / OCI distribution spec as pure data: the path parser,
-//! the error body with its codes, the manifest media types, and the referrers index.
+//! the error body with its codes, the manifest media types, the referrers index, and the
+//! notification envelope registries send on push.
 //!
 //! The agent (pull API) and the proxy (push and pull API) both serve registry paths whose
 //! repository names contain `/`; they route every `/v2/...` request through the one
@@ -10,6 +11,7 @@
 pub mod error;
 pub mod manifest;
 pub mod media_type;
+pub mod notification;
 pub mod path;
 pub mod referrers;
 

@@ -4,6 +4,7 @@
 pub mod blobs;
 pub mod extract;
 pub mod metainfo;
+pub mod notifications;
 pub mod peer;
 pub mod probes;
 pub mod uploads;
