@@ -11,6 +11,7 @@ use crate::access::AllowList;
 use crate::blobs::BlobService;
 use crate::metrics::AgentMetrics;
 use crate::namespace::MirrorNamespaces;
+use crate::pull_auth::PullAuth;
 use crate::tags::TagResolver;
 
 pub struct AgentState {
@@ -22,6 +23,8 @@ pub struct AgentState {
     pub listing: ListingService,
     pub namespaces: MirrorNamespaces,
     pub access: AllowList,
+    /// The credential check of private repositories; `None` when `pull_auth` is off.
+    pub pull_auth: Option<Arc<PullAuth>>,
     pub metrics: Arc<AgentMetrics>,
     serving: AtomicBool,
 }
@@ -34,6 +37,7 @@ pub struct AgentStateParts {
     pub tags: TagResolver,
     pub namespaces: MirrorNamespaces,
     pub access: AllowList,
+    pub pull_auth: Option<Arc<PullAuth>>,
     pub metrics: Arc<AgentMetrics>,
 }
 
@@ -47,6 +51,7 @@ impl AgentState {
             tags: parts.tags,
             namespaces: parts.namespaces,
             access: parts.access,
+            pull_auth: parts.pull_auth,
             metrics: parts.metrics,
             serving: AtomicBool::new(false),
         }

@@ -87,6 +87,12 @@ pub struct ClusterSpec {
     /// Every HTTP listener and client on HTTPS, mutual TLS between the cluster's
     /// services, with certificates made under `<data_dir>/tls` ([`crate::tls`]).
     pub tls: bool,
+    /// Apache htpasswd file (bcrypt) whose users the proxy requires on pushes and
+    /// listings.
+    pub proxy_htpasswd: Option<PathBuf>,
+    /// Repository regexes whose pulls through the agents need credentials the proxy
+    /// accepts: the agents' `pull_auth`, checked against the proxy.
+    pub private_repositories: Vec<String>,
 }
 
 impl ClusterSpec {
@@ -104,6 +110,8 @@ impl ClusterSpec {
             agent_rate: None,
             origin_rate: None,
             tls: false,
+            proxy_htpasswd: None,
+            private_repositories: Vec::new(),
         }
     }
 
@@ -132,6 +140,10 @@ impl ClusterSpec {
                 "at most {MAX_FIXED_ORIGINS} origins fit below agent 0's ports, not {}",
                 self.origins
             ));
+        }
+        for pattern in &self.private_repositories {
+            starling_config::pattern::anchored(pattern)
+                .map_err(|e| format!("private repository pattern {pattern:?}: {e}"))?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use crate::connections::ConnectionsConfig;
 use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::p2p::P2pConfig;
+use crate::pull_auth::PullAuthConfig;
 use crate::rules::{distinct_listens, host_list, non_empty, positive_duration};
 use crate::store::StoreConfig;
 use crate::tls::{ClientTlsConfig, TlsConfig};
@@ -55,6 +56,8 @@ pub struct AgentConfig {
     pub tls: TlsConfig,
     /// HTTPS from this component's clients of the other components (`tls.rs`).
     pub client_tls: ClientTlsConfig,
+    /// Private repositories: pulls that need the client's credentials (`pull_auth.rs`).
+    pub pull_auth: PullAuthConfig,
 }
 
 pub fn default_registry_listen() -> SocketAddr {
@@ -120,6 +123,7 @@ impl Default for AgentConfig {
             connections: ConnectionsConfig::default(),
             tls: TlsConfig::default(),
             client_tls: ClientTlsConfig::default(),
+            pull_auth: PullAuthConfig::default(),
         }
     }
 }
@@ -163,7 +167,8 @@ impl Component for AgentConfig {
             .validate()
             .map_err(|e| e.at("connections"))?;
         self.tls.validate().map_err(|e| e.at("tls"))?;
-        self.client_tls.validate().map_err(|e| e.at("client_tls"))
+        self.client_tls.validate().map_err(|e| e.at("client_tls"))?;
+        self.pull_auth.validate().map_err(|e| e.at("pull_auth"))
     }
 }
 

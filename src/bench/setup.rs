@@ -72,6 +72,8 @@ pub async fn start_cluster(
         agent_rate: rates.agent,
         origin_rate: rates.origin,
         tls: false,
+        proxy_htpasswd: None,
+        private_repositories: Vec::new(),
     };
     LocalCluster::start(spec)
         .await

@@ -9,6 +9,7 @@ mod docker;
 mod mirrors;
 mod oras;
 mod podman;
+mod pull_auth;
 mod referrers;
 mod skopeo;
 mod support;
