@@ -85,6 +85,10 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
         self.lock().entries.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner<K, V>> {
         self.inner.lock().expect("cache lock poisoned")
     }
