@@ -41,6 +41,14 @@ pub struct DevArgs {
     /// under `<data dir>/tls/` at each start.
     #[arg(long)]
     pub tls: bool,
+    /// Apache htpasswd file (bcrypt, `htpasswd -Bc FILE user`) whose users the proxy
+    /// requires on pushes and listings.
+    #[arg(long, value_name = "FILE")]
+    pub htpasswd: Option<PathBuf>,
+    /// A repository regex (repeatable) whose pulls through the agents need credentials
+    /// the proxy accepts (`docker login <agent>`); needs --htpasswd.
+    #[arg(long = "private", value_name = "PATTERN", requires = "htpasswd")]
+    pub private: Vec<String>,
 }
 
 pub async fn run(args: DevArgs) -> Result<(), String> {
@@ -48,6 +56,8 @@ pub async fn run(args: DevArgs) -> Result<(), String> {
         upstream_registry: args.upstream_registry.clone(),
         upstream_mirror_of: args.mirror_of.clone(),
         tls: args.tls,
+        proxy_htpasswd: args.htpasswd.clone(),
+        private_repositories: args.private.clone(),
         ports: PortPlan::Fixed {
             base: args.base_port,
         },
@@ -132,6 +142,13 @@ fn summary(cluster: &LocalCluster, args: &DevArgs) -> String {
             url(agent.registry),
             agent.peer,
             url(agent.admin)
+        );
+    }
+    if !args.private.is_empty() {
+        let _ = writeln!(
+            out,
+            "  private repositories {} need `docker login <agent>` as a user of the proxy's htpasswd",
+            args.private.join(", ")
         );
     }
     let proxy = cluster.proxy;

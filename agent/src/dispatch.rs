@@ -18,6 +18,7 @@ use starling_runtime::ApiError;
 
 use crate::error::Error;
 use crate::manifests;
+use crate::pull_auth::Target;
 use crate::responses::BlobBody;
 use crate::state::AgentState;
 
@@ -38,6 +39,10 @@ async fn route(state: &Arc<AgentState>, request: Request) -> Result<Response, Ap
     let endpoint = parse_path(request.uri().path())?;
     let query = RegistryQuery::from_uri(request.uri());
     let endpoint = map_namespace(state, endpoint, query.get("ns"))?;
+    if let Some(gate) = &state.pull_auth {
+        gate.authorize(request.headers(), pull_auth_target(&endpoint))
+            .await?;
+    }
     let range = request
         .headers()
         .get(header::RANGE)
@@ -128,6 +133,15 @@ fn map_namespace(
         },
         other => other,
     })
+}
+
+/// What the pull-authorization gate checks for `endpoint` (`crate::pull_auth`).
+fn pull_auth_target(endpoint: &Endpoint) -> Target<'_> {
+    match (endpoint, endpoint.name()) {
+        (_, Some(name)) => Target::Repository(name.as_str()),
+        (Endpoint::Catalog, None) => Target::Catalog,
+        (_, None) => Target::Base,
+    }
 }
 
 /// Pushes, deletes and anything else that is not a pull: `405 UNSUPPORTED`.

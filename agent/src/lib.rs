@@ -11,6 +11,7 @@
 //! Layout, top-down:
 //! - [`server`]: [`run`], the registry and admin routers, shutdown order;
 //! - [`access`]: the client allow-list of the registry port;
+//! - [`pull_auth`]: credentials for private repositories, checked with a registry;
 //! - [`dispatch`]: the registry catch-all (path parser, `?ns=`, (method, endpoint) table);
 //! - services: [`manifests`], [`blobs`], [`tags`] (build-index lookups with a short cache);
 //! - [`preheat`]: preloading images ahead of the runtime (on demand and on push);
@@ -28,6 +29,7 @@ pub mod manifests;
 pub mod metrics;
 pub mod namespace;
 pub mod preheat;
+pub mod pull_auth;
 pub mod responses;
 pub mod server;
 pub mod state;

@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::metrics::AgentMetrics;
 use crate::namespace::MirrorNamespaces;
 use crate::preheat::{self, Preheat, PreheatMetrics};
+use crate::pull_auth::{self, PullAuth, PullAuthMetrics};
 use crate::state::{AgentState, AgentStateParts};
 use crate::tags::TagResolver;
 
@@ -61,7 +62,11 @@ async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// The registry routes: every path goes through the allow-list, then the catch-all.
 pub fn registry_router(state: Arc<AgentState>) -> Router {
-    Router::new()
+    let router = match state.pull_auth {
+        Some(_) => Router::new().route(pull_auth::TOKEN_PATH, get(pull_auth::token_endpoint)),
+        None => Router::new(),
+    };
+    router
         .fallback(dispatch::registry)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -161,6 +166,13 @@ pub async fn run_with_metainfo(
             config: cfg.preheat.clone(),
             metrics: Arc::new(PreheatMetrics::new(metrics.registry())),
         },
+        pull_auth: PullAuth::new(
+            &cfg.pull_auth,
+            pull_auth::checker_client(client_tls.as_ref())?,
+            PullAuthMetrics::register(metrics.registry()),
+            server_tls.is_some(),
+        )
+        .map(Arc::new),
         metrics,
     }));
 

@@ -12,6 +12,7 @@ use crate::blobs::BlobService;
 use crate::metrics::AgentMetrics;
 use crate::namespace::MirrorNamespaces;
 use crate::preheat::Preheat;
+use crate::pull_auth::PullAuth;
 use crate::tags::TagResolver;
 
 pub struct AgentState {
@@ -23,6 +24,8 @@ pub struct AgentState {
     pub listing: ListingService,
     pub namespaces: MirrorNamespaces,
     pub access: AllowList,
+    /// The credential check of private repositories; `None` when `pull_auth` is off.
+    pub pull_auth: Option<Arc<PullAuth>>,
     pub metrics: Arc<AgentMetrics>,
     /// Preloads on demand and on push (`preheat`).
     pub preheat: Preheat,
@@ -37,6 +40,7 @@ pub struct AgentStateParts {
     pub tags: TagResolver,
     pub namespaces: MirrorNamespaces,
     pub access: AllowList,
+    pub pull_auth: Option<Arc<PullAuth>>,
     pub metrics: Arc<AgentMetrics>,
     pub preheat: Preheat,
 }
@@ -51,6 +55,7 @@ impl AgentState {
             tags: parts.tags,
             namespaces: parts.namespaces,
             access: parts.access,
+            pull_auth: parts.pull_auth,
             metrics: parts.metrics,
             preheat: parts.preheat,
             serving: AtomicBool::new(false),

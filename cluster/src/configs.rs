@@ -10,10 +10,11 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use starling_config::pull_auth::RepoPattern;
 use starling_config::{
     AgentConfig, AuthConfig, BackendConfig, BuildIndexConfig, ClientTlsConfig, ClusterConfig,
     NamespaceBackend, NotificationEndpoint, NotificationsConfig, OriginConfig, P2pConfig,
-    ProxyConfig, StoreConfig, TlsConfig, TrackerConfig,
+    ProxyConfig, PullAuthConfig, StoreConfig, TlsConfig, TrackerConfig,
 };
 use starling_core::registry_name::registry_component;
 use starling_runtime::ClusterToken;
@@ -103,6 +104,7 @@ impl ClusterConfigs {
             origins: ring,
             build_index: vec![addrs.build_index.to_string()],
             upload_dir: dir.join("proxy/uploads"),
+            htpasswd: spec.proxy_htpasswd.clone(),
             auth,
             notifications: proxy_notifications(spec, addrs),
             ..ProxyConfig::default()
@@ -196,6 +198,7 @@ pub fn agent(
         build_index: vec![addrs.build_index.to_string()],
         cluster_registries: cluster_registries(spec, addrs),
         preheat: spec.preheat.clone().unwrap_or_default(),
+        pull_auth: pull_auth(spec, addrs),
         ..AgentConfig::default()
     };
     // An extra agent (run elsewhere) has no certificate of its own: it uses the tools'.
@@ -221,6 +224,21 @@ fn proxy_notifications(spec: &ClusterSpec, addrs: &BoundAddrs) -> NotificationsC
         .into_iter()
         .collect();
     NotificationsConfig { endpoints }
+}
+
+/// The spec's private repositories, checked against the cluster's proxy.
+fn pull_auth(spec: &ClusterSpec, addrs: &BoundAddrs) -> PullAuthConfig {
+    let scheme = if spec.tls { "https" } else { "http" };
+    PullAuthConfig {
+        repositories: spec
+            .private_repositories
+            .iter()
+            .map(|p| RepoPattern::new(p).expect("private repository patterns are checked"))
+            .collect(),
+        registry: (!spec.private_repositories.is_empty())
+            .then(|| format!("{scheme}://{}", addrs.proxy)),
+        ..PullAuthConfig::default()
+    }
 }
 
 /// Blobs and tags: the filesystem under the data dir, or the upstream registry (for

@@ -92,6 +92,12 @@ pub struct ClusterSpec {
     pub proxy_notifications: bool,
     /// Every agent's `preheat:` (pull-ahead of pushed tags); `None` leaves it off.
     pub preheat: Option<PreheatConfig>,
+    /// Apache htpasswd file (bcrypt) whose users the proxy requires on pushes and
+    /// listings.
+    pub proxy_htpasswd: Option<PathBuf>,
+    /// Repository regexes whose pulls through the agents need credentials the proxy
+    /// accepts: the agents' `pull_auth`, checked against the proxy.
+    pub private_repositories: Vec<String>,
 }
 
 impl ClusterSpec {
@@ -111,6 +117,8 @@ impl ClusterSpec {
             tls: false,
             proxy_notifications: false,
             preheat: None,
+            proxy_htpasswd: None,
+            private_repositories: Vec::new(),
         }
     }
 
@@ -139,6 +147,10 @@ impl ClusterSpec {
                 "at most {MAX_FIXED_ORIGINS} origins fit below agent 0's ports, not {}",
                 self.origins
             ));
+        }
+        for pattern in &self.private_repositories {
+            starling_config::pattern::anchored(pattern)
+                .map_err(|e| format!("private repository pattern {pattern:?}: {e}"))?;
         }
         Ok(())
     }

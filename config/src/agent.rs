@@ -13,6 +13,7 @@ use crate::drain::DrainConfig;
 use crate::error::{Error, Result};
 use crate::p2p::P2pConfig;
 use crate::preheat::PreheatConfig;
+use crate::pull_auth::PullAuthConfig;
 use crate::rules::{distinct_listens, host_list, non_empty, positive_duration};
 use crate::store::StoreConfig;
 use crate::tls::{ClientTlsConfig, TlsConfig};
@@ -58,6 +59,8 @@ pub struct AgentConfig {
     pub client_tls: ClientTlsConfig,
     /// Pull-ahead of pushed tags of chosen repositories (`preheat.rs`); off by default.
     pub preheat: PreheatConfig,
+    /// Private repositories: pulls that need the client's credentials (`pull_auth.rs`).
+    pub pull_auth: PullAuthConfig,
 }
 
 pub fn default_registry_listen() -> SocketAddr {
@@ -124,6 +127,7 @@ impl Default for AgentConfig {
             tls: TlsConfig::default(),
             client_tls: ClientTlsConfig::default(),
             preheat: PreheatConfig::default(),
+            pull_auth: PullAuthConfig::default(),
         }
     }
 }
@@ -168,7 +172,8 @@ impl Component for AgentConfig {
             .map_err(|e| e.at("connections"))?;
         self.tls.validate().map_err(|e| e.at("tls"))?;
         self.client_tls.validate().map_err(|e| e.at("client_tls"))?;
-        self.preheat.validate().map_err(|e| e.at("preheat"))
+        self.preheat.validate().map_err(|e| e.at("preheat"))?;
+        self.pull_auth.validate().map_err(|e| e.at("pull_auth"))
     }
 }
 

@@ -74,6 +74,8 @@ pub async fn start_cluster(
         tls: false,
         proxy_notifications: false,
         preheat: None,
+        proxy_htpasswd: None,
+        private_repositories: Vec::new(),
     };
     LocalCluster::start(spec)
         .await

@@ -10,6 +10,7 @@ mod mirrors;
 mod oras;
 mod podman;
 mod preheat;
+mod pull_auth;
 mod referrers;
 mod skopeo;
 mod support;
