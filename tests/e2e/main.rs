@@ -3,6 +3,7 @@
 //! the proxy, pulls go through an agent and so through the BitTorrent swarm.
 
 mod agent_api;
+mod conformance;
 mod containerd;
 mod disk_full;
 mod docker;
