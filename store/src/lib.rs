@@ -42,7 +42,7 @@ pub use error::{CommitKind, Error, Result};
 pub use evict::{EvictReason, EvictedBlob, EvictionReport, run_evictor};
 pub use index::Usage;
 pub use metrics::{EvictionCount, StoreMetrics};
-pub use partial::{PERSIST_EVERY_BYTES, PartialBlob, PartialReader};
+pub use partial::{PERSIST_EVERY_BYTES, PartialBlob, PartialReader, PersistDue};
 pub use reader::BlobReader;
 pub use space::Capacity;
 pub use store::{BlobInfo, Store, StoreOptions};

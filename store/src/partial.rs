@@ -6,7 +6,8 @@
 //!   returned; [`PartialBlob::read_at`] serves only marked pieces;
 //! - the sidecar marks a piece only after an fdatasync that covers it (see
 //!   [`PartialBlob::persist`]); persisting happens every [`PERSIST_EVERY_BYTES`] of new
-//!   pieces, when the last piece arrives, and on request;
+//!   pieces, when the last piece arrives, and on request (with
+//!   [`PartialBlob::write_piece_unpersisted`], the caller persists when told it is due);
 //! - the blob reaches `data/` only after the whole file's sha256 equals the digest; a
 //!   mismatch discards the download;
 //! - at most one `PartialBlob` per digest is open in a process;
@@ -50,6 +51,15 @@ use starling_runtime::blocking;
 pub const PERSIST_EVERY_BYTES: u64 = 32 * 1024 * 1024;
 
 const HASH_CHUNK: usize = 1024 * 1024;
+
+/// Whether a write left enough unsynced bytes (or the last piece) that the download
+/// should be persisted now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum PersistDue {
+    Yes,
+    No,
+}
 
 /// The writer of a partial download. Dropping it keeps the files for a later resume
 /// (pieces not yet persisted are downloaded again); see [`PartialBlob::discard`].
@@ -162,6 +172,18 @@ impl PartialBlob {
     /// Writes a piece whose SHA-1 the caller has verified. Blocking. Rewriting a piece
     /// is harmless. May persist (see [`PERSIST_EVERY_BYTES`]).
     pub fn write_piece(&self, index: PieceIndex, data: &[u8]) -> Result<()> {
+        if self.write_piece_unpersisted(index, data)? == PersistDue::Yes {
+            self.persist()?;
+        }
+        Ok(())
+    }
+
+    /// Writes a piece like [`PartialBlob::write_piece`] but leaves the fdatasync to the
+    /// caller: the answer says whether a [`PartialBlob::persist`] is due (enough new
+    /// bytes, or the last piece). A swarm download persists in a task of its own, so
+    /// the piece that crosses the threshold, and the in-order stream behind it, never
+    /// wait for the disk. Blocking.
+    pub fn write_piece_unpersisted(&self, index: PieceIndex, data: &[u8]) -> Result<PersistDue> {
         let shared = &self.shared;
         let piece = shared.check_index(index)?;
         let expected = shared.geometry.piece_size(piece);
@@ -190,16 +212,13 @@ impl PartialBlob {
             self.abandon(&error);
             return Err(error);
         }
-        let persist_now = {
+        let due = {
             let mut state = shared.lock_state();
             let new = state.written.set(index);
             state.unsynced_bytes += if new { expected } else { 0 };
             new && (state.written.is_complete() || state.unsynced_bytes >= PERSIST_EVERY_BYTES)
         };
-        if persist_now {
-            self.persist()?;
-        }
-        Ok(())
+        Ok(if due { PersistDue::Yes } else { PersistDue::No })
     }
 
     pub fn has_piece(&self, index: PieceIndex) -> bool {

@@ -254,3 +254,54 @@ async fn committing_a_blob_that_is_already_present_discards_the_copy() {
     assert_eq!(store.usage().blobs, 1);
     assert!(tmp_names(root.path()).is_empty());
 }
+
+#[tokio::test]
+async fn an_unpersisted_write_says_when_a_persist_is_due_and_leaves_it_to_the_caller() {
+    let root = tempfile::tempdir().unwrap();
+    let piece_length = PERSIST_EVERY_BYTES / 4;
+    let data = content((piece_length * 5) as usize, 2);
+    let digest = Digest::of(&data);
+    let pieces: Vec<&[u8]> = data.chunks(piece_length as usize).collect();
+    {
+        let store = open(root.path()).await;
+        let partial = store
+            .open_partial(&digest, data.len() as u64, piece_length)
+            .await
+            .unwrap();
+        let dues: Vec<PersistDue> = (0..4)
+            .map(|i| partial.write_piece_unpersisted(idx(i, 5), pieces[i as usize]))
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(
+            dues,
+            [
+                PersistDue::No,
+                PersistDue::No,
+                PersistDue::No,
+                PersistDue::Yes
+            ]
+        );
+    }
+    // Nothing was persisted: a crash loses the four pieces.
+    let store = open(root.path()).await;
+    let partial = store
+        .open_partial(&digest, data.len() as u64, piece_length)
+        .await
+        .unwrap();
+    assert!(set_pieces(&partial).is_empty());
+
+    // Far below the threshold, the last piece is due all the same.
+    let (small, small_digest) = blob();
+    let partial = store
+        .open_partial(&small_digest, small.len() as u64, PIECE)
+        .await
+        .unwrap();
+    for i in 0..10 {
+        let due = partial.write_piece_unpersisted(idx(i, 11), piece(&small, i));
+        assert_eq!(due.unwrap(), PersistDue::No);
+    }
+    let last = partial.write_piece_unpersisted(idx(10, 11), piece(&small, 10));
+    assert_eq!(last.unwrap(), PersistDue::Yes);
+    partial.persist().unwrap();
+    assert_eq!(partial.commit().unwrap().digest, small_digest);
+}

@@ -1,6 +1,8 @@
 //! Turning received bytes into verified data: each piece's SHA-1 against the trusted
 //! metainfo before it is written, and after the last piece the whole blob's sha256
 //! (inside `PartialBlob::commit`) before it enters the store; then the torrent seeds.
+//! Written pieces are made durable (fdatasync, sidecar) in a task of their own every
+//! `PERSIST_EVERY_BYTES`, so no piece and no stream waits for the disk.
 //!
 //! Blame: a piece that fails its check is fetched again from scratch. Who answers for
 //! it is [`crate::blame`]'s decision: the sole source at once, several sources by strikes
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use starling_core::PieceIndex;
+use starling_store::PersistDue;
 
 use super::Torrent;
 use super::pieces::CompletePiece;
@@ -46,18 +49,22 @@ impl Torrent {
         let data = piece.data;
         let written = blocking("verify and write a piece", move || {
             if !meta.verify_piece(index, &data) {
-                return Ok((false, data));
+                return Ok((false, data, PersistDue::No));
             }
-            writer.write_piece(index, &data)?;
-            Ok((true, data))
+            let due = writer.write_piece_unpersisted(index, &data)?;
+            Ok((true, data, due))
         })
         .await;
         match written {
-            Ok((true, data)) => {
+            Ok((true, data, due)) => {
                 self.settle_blame(index, &data, &piece.block_senders, true);
-                Ok(self.piece_verified(index))
+                let verdict = self.piece_verified(index);
+                if due == PersistDue::Yes {
+                    self.spawn_persist();
+                }
+                Ok(verdict)
             }
-            Ok((false, data)) => {
+            Ok((false, data, _)) => {
                 self.ctx.metrics.piece_rejected();
                 self.lock().pieces.reset(index);
                 let banned = self.settle_blame(index, &data, &piece.block_senders, false);
@@ -138,6 +145,34 @@ impl Torrent {
             );
         }
         blamed.first().map(|link| link.conn)
+    }
+
+    /// Makes the pieces written so far durable in a task of its own, off the path of the
+    /// piece that made it due and of the stream waiting for that piece. Nothing to do
+    /// once the download is committing: the commit persists first.
+    fn spawn_persist(self: &Arc<Self>) {
+        let writer = {
+            let state = self.lock();
+            if state.status != Status::Downloading {
+                return;
+            }
+            state.source.writer()
+        };
+        let Some(writer) = writer else {
+            return;
+        };
+        let torrent = self.clone();
+        self.ctx.spawn("persist", async move {
+            let persisted = blocking("persist the partial download", move || {
+                Ok::<_, Error>(writer.persist()?)
+            })
+            .await;
+            if let Err(error) = &persisted {
+                // The store dropped the download, as for a failed piece write.
+                torrent.fail(format!("persisting the download: {error}"));
+            }
+            persisted
+        });
     }
 
     /// Marks the torrent failed and wakes everyone; the driver then stops it.
